@@ -1,0 +1,17 @@
+export { Engine, createEngine, type EngineOptions, type IssuedTokens, type NewSession } from './engine.js';
+export { TesseraError, ERROR_STATUS, isTesseraError, storeUnavailable, type ErrorCode } from './errors.js';
+export { ManualClock, systemClock, type Clock } from './clock.js';
+export { parseDuration } from './duration.js';
+export { DEFAULT_POLICY, resolvePolicy, revocationRetention, type Policy, type PolicyInput, type OnLimit, type FeedFallback } from './policy.js';
+export * from './session.js';
+export * from './store.js';
+export * from './decisions.js';
+export { LocalRevocationFeed, safely, type FeedListener, type RevocationFeed } from './feed.js';
+export { traceIdFromTraceparent, contextFields, type SessionEvent, type SessionEventType, type StoredEvent, type RequestContext } from './events.js';
+export { Verifier, type VerifiedAccess, type VerifierOptions, type KeySource } from './verifier.js';
+export { KeyRing, generateSigningKey, jwkThumbprint, type PublicJwk } from './keys.js';
+export { signAccessToken, RESERVED_CLAIMS } from './access-token.js';
+export { isCompactJws, MAX_ACCESS_TOKEN_LENGTH } from './syntax.js';
+export { formatRefreshToken, parseRefreshToken } from './refresh-token.js';
+export { newSessionId, newSecret, hashSecret, hashesEqual, userShard, shardOfSid, base64url, SID_PATTERN } from './ids.js';
+export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';

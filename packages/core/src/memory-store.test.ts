@@ -1,0 +1,8 @@
+import { runStoreConformance } from './conformance/index.js';
+import { MemoryStore } from './memory-store.js';
+
+runStoreConformance({
+  name: 'memory',
+  open: async () => new MemoryStore({ heartbeatInterval: 100 }),
+  reopen: async (store) => store,
+});
