@@ -208,7 +208,12 @@ export class Engine {
         this.#record([this.#event('session.refreshed', result.session, ctx, now)]);
         return this.#issue(result.session, secret, now);
       case 'grace': {
-        const successor = openSuccessor(result.successor, parsed.sid, (kid) => this.keys.privateKey(kid));
+        let successor = openSuccessor(result.successor, parsed.sid, (kid) => this.keys.privateKey(kid));
+        if (successor === null) {
+          // Sealed by another node under a key this one has not loaded yet: read the key set once.
+          await this.syncKeys();
+          successor = openSuccessor(result.successor, parsed.sid, (kid) => this.keys.privateKey(kid));
+        }
         if (successor === null) throw new TesseraError('invalid_refresh_token', 'the refresh token has been superseded');
         return this.#issue(result.session, successor, now);
       }
