@@ -1,0 +1,10 @@
+export { buildServer, LOG_REDACT_PATHS, type ServerOptions, type TesseraServer } from './server.js';
+export { openStore } from './open-store.js';
+export { loadConfig, ConfigError, type ServiceConfig } from './config.js';
+export { startService, type RunningService } from './serve.js';
+export { hashPassword, verifyPassword, needsRehash, OWASP_SCRYPT, type ScryptParams } from './password-hash.js';
+export { UserDirectory, normaliseUsername, checkUsername, checkNewPassword, randomPassword } from './users.js';
+export { LoginThrottle, DEFAULT_LOGIN_LIMITS, addressKey, type LoginLimits } from './login-throttle.js';
+export { REFRESH_COOKIE, CSRF_HEADER } from './transport.js';
+export { CLOSE_REVOKED, CLOSE_UNAUTHENTICATED, type RevocationNotice } from './push.js';
+export type { Service } from './service.js';
