@@ -80,3 +80,12 @@ describe('engine', () => {
     await expectCode(Engine.create({ store: new MemoryStore(), issuer: 'i', audience: [] }), 'invalid_config');
   });
 });
+
+describe('engine start-up', () => {
+  it('gives up with store_unavailable when the revocation feed never connects', async () => {
+    const store = new MemoryStore();
+    // A feed that accepts subscribers but never says it is connected.
+    Object.defineProperty(store, 'feed', { value: { heartbeatInterval: 1000, subscribe: () => () => {} } });
+    await expectCode(Engine.create({ store, issuer: 'i', audience: 'a', readyTimeout: 50 }), 'store_unavailable');
+  });
+});

@@ -35,6 +35,8 @@ export interface EngineOptions {
   verifierCacheSize?: number;
   /** Monotonic ms, for feed staleness. Default `performance.now`. */
   monotonic?: () => number;
+  /** How long `create` waits for the revocation feed's first back-fill. Default 10 s. */
+  readyTimeout?: number;
 }
 
 export interface NewSession {
@@ -126,7 +128,7 @@ export class Engine {
     const engine = new Engine(options, policy);
     try {
       await engine.syncKeys();
-      await engine.verifier.ready();
+      await withDeadline(engine.verifier.ready(), options.readyTimeout ?? 10_000, 'the revocation feed did not connect');
     } catch (error) {
       await engine.close({ closeStore: false });
       throw storeUnavailable(error);
@@ -383,6 +385,18 @@ export function createEngine(options: EngineOptions): Promise<Engine> {
 
 function eventTypeOf(reason: RevokeReason): SessionEventType {
   return reason === 'evicted' ? 'session.evicted' : reason === 'reuse_detected' ? 'session.reuse_detected' : 'session.revoked';
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TesseraError('store_unavailable', `${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function rateLimited(waitMs: number): TesseraError {
