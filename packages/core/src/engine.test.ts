@@ -89,3 +89,25 @@ describe('engine start-up', () => {
     await expectCode(Engine.create({ store, issuer: 'i', audience: 'a', readyTimeout: 50 }), 'store_unavailable');
   });
 });
+
+describe('back-fill', () => {
+  it('reads every retained revocation, page by page, when the verifier starts', async () => {
+    const clock = new ManualClock();
+    const store = new MemoryStore();
+    const first = await Engine.create({ store, issuer: 'i', audience: 'a', clock, policy: { maxSessionsPerUser: 0 } });
+    const issued = [];
+    for (let i = 0; i < 12_000; i++) issued.push(await first.createSession({ userId: `u${i % 50}` }));
+    // Revoke them all outside any engine, so only the back-fill can tell a new verifier.
+    for (const [i, t] of issued.entries()) {
+      // Most a millisecond apart, and a burst of 6,000 in one instant (more than a page).
+      if (i < 3_000 || i >= 9_000) clock.advance(1);
+      await store.revokeSession({ sid: t.session.sid, reason: 'admin', now: clock.now(), retention: 3_600_000 });
+    }
+    const second = await Engine.create({ store, issuer: 'i', audience: 'a', clock });
+    for (const t of [issued[0]!, issued[2_999]!, issued[3_000]!, issued[6_000]!, issued[8_999]!, issued[9_000]!, issued[11_999]!]) {
+      await expectCode(second.verify(t.accessToken), 'session_revoked');
+    }
+    await second.close({ closeStore: false });
+    await first.close();
+  });
+});

@@ -100,7 +100,7 @@ export class Engine {
       keys: { key: (kid) => this.keys.publicKey(kid, this.clock.now()), reload: () => this.syncKeys() },
       leeway: policy.leeway,
       feed: this.store.feed,
-      revocationsSince: (since) => this.store.revocationsSince(since),
+      revocationsSince: (since, limit) => this.store.revocationsSince(since, limit),
       retention: this.#retention,
       staleAfter: policy.feedStaleAfter,
       fallback: policy.feedFallback,

@@ -40,7 +40,7 @@ export interface VerifierOptions {
   leeway: number;
   feed: RevocationFeed;
   /** Recent revocations, for back-filling on (re)connect. */
-  revocationsSince: (since: number) => Promise<RevocationEntry[]>;
+  revocationsSince: (since: number, limit: number) => Promise<RevocationEntry[]>;
   /** How long a revocation matters: access-token lifetime + leeway (+ margin). */
   retention: number;
   /** After this long without a word from the feed, the fallback applies. */
@@ -58,6 +58,7 @@ export interface VerifierOptions {
 
 const REQUIRED = ['sub', 'sid', 'jti', 'iat', 'exp'];
 const KEY_RELOAD_INTERVAL = 5_000;
+const BACKFILL_PAGE = 5_000;
 
 export class Verifier {
   readonly #o: Required<Omit<VerifierOptions, 'checkSession'>> & Pick<VerifierOptions, 'checkSession'>;
@@ -210,9 +211,20 @@ export class Verifier {
     const generation = ++this.#syncGeneration;
     this.#synced = false;
     try {
-      const entries = await this.#o.revocationsSince(this.#o.clock.now() - this.#o.retention);
-      if (this.#closed || generation !== this.#syncGeneration) return;
-      this.markRevoked(entries);
+      // Paged, oldest first: every retained revocation matters, and the newest most of all.
+      let since = this.#o.clock.now() - this.#o.retention;
+      let limit = BACKFILL_PAGE;
+      for (;;) {
+        const page = await this.#o.revocationsSince(since, limit);
+        if (this.#closed || generation !== this.#syncGeneration) return;
+        this.markRevoked(page);
+        if (page.length < limit) break;
+        const last = page[page.length - 1]!.at;
+        // Entries sharing the boundary instant come again on the next page (harmless). A full page
+        // of one instant would never advance: ask for a bigger page instead of skipping any.
+        if (last > since) since = last;
+        else limit *= 2;
+      }
       this.#synced = true;
       this.#lastHeard = this.#o.monotonic();
       this.#resolveReady();
