@@ -5,6 +5,7 @@ export { parseDuration } from './duration.js';
 export { DEFAULT_POLICY, resolvePolicy, revocationRetention, type Policy, type PolicyInput, type OnLimit, type FeedFallback } from './policy.js';
 export * from './session.js';
 export * from './store.js';
+export * from './session-data.js';
 export * from './decisions.js';
 export { LocalRevocationFeed, safely, type FeedListener, type RevocationFeed } from './feed.js';
 export { traceIdFromTraceparent, contextFields, type SessionEvent, type SessionEventType, type StoredEvent, type RequestContext } from './events.js';

@@ -2,6 +2,7 @@ import { decideRotation, planAdmission, revokedRecord, type RotateInput, type Ro
 import { TesseraError } from './errors.js';
 import type { SessionEvent, StoredEvent } from './events.js';
 import { LocalRevocationFeed } from './feed.js';
+import { checkDataWrite, isDataKey, isDataNamespace, type DataEntry, type SessionDataStore } from './session-data.js';
 import { isLive, purgeAt, revocationOf, type RevocationEntry, type SessionRecord } from './session.js';
 import type {
   CreateSessionInput,
@@ -25,9 +26,9 @@ const copy = <T>(value: T): T => structuredClone(value);
 /**
  * The in-memory store: for tests, development and single-process deployments that may lose their
  * sessions on restart. Every method runs without awaiting between its reads and writes, which makes
- * it atomic on Node's single thread.
+ * it atomic on Node's single thread. It has the session-data ability too (session-data.ts).
  */
-export class MemoryStore implements SessionStore {
+export class MemoryStore implements SessionStore, SessionDataStore {
   readonly kind = 'memory';
   readonly feed: LocalRevocationFeed;
   readonly #maxEvents: number;
@@ -39,6 +40,8 @@ export class MemoryStore implements SessionStore {
   readonly #keys = new Map<string, StoredKey>();
   readonly #users = new Map<string, UserRecord>();
   readonly #counters = new Map<string, { count: number; resetAt: number }>();
+  /** namespace → key → entry (session-data.ts). */
+  readonly #data = new Map<string, Map<string, { value: string; expiresAt: number }>>();
   #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -210,7 +213,69 @@ export class MemoryStore implements SessionStore {
     this.#revocations = this.#revocations.filter((r) => now < r.keepUntil);
     removed += before - this.#revocations.length;
     for (const [key, counter] of this.#counters) if (now >= counter.resetAt) this.#counters.delete(key);
+    for (const [namespace, entries] of this.#data) {
+      for (const [key, entry] of entries) {
+        if (now >= entry.expiresAt) {
+          entries.delete(key);
+          removed++;
+        }
+      }
+      if (entries.size === 0) this.#data.delete(namespace);
+    }
     return removed;
+  }
+
+  async getData(namespace: string, key: string, now: number): Promise<DataEntry | null> {
+    this.#open();
+    if (!isDataNamespace(namespace) || !isDataKey(key)) return null;
+    const entry = this.#data.get(namespace)?.get(key);
+    return entry && now < entry.expiresAt ? { key, value: entry.value, expiresAt: entry.expiresAt } : null;
+  }
+
+  async setData(namespace: string, key: string, value: string, expiresAt: number, now: number): Promise<void> {
+    this.#open();
+    checkDataWrite(namespace, key, value, expiresAt, now);
+    if (expiresAt <= now) {
+      this.#data.get(namespace)?.delete(key);
+      return;
+    }
+    let entries = this.#data.get(namespace);
+    if (!entries) this.#data.set(namespace, (entries = new Map()));
+    entries.set(key, { value, expiresAt });
+  }
+
+  async touchData(namespace: string, key: string, expiresAt: number, now: number): Promise<boolean> {
+    this.#open();
+    checkDataWrite(namespace, key, undefined, expiresAt, now);
+    const entries = this.#data.get(namespace);
+    const entry = entries?.get(key);
+    if (!entries || !entry || now >= entry.expiresAt) return false;
+    if (expiresAt <= now) entries.delete(key);
+    else entries.set(key, { value: entry.value, expiresAt });
+    return true;
+  }
+
+  async deleteData(namespace: string, key: string): Promise<void> {
+    this.#open();
+    if (isDataNamespace(namespace) && isDataKey(key)) this.#data.get(namespace)?.delete(key);
+  }
+
+  async listData(namespace: string, now: number): Promise<DataEntry[]> {
+    this.#open();
+    const entries = isDataNamespace(namespace) ? this.#data.get(namespace) : undefined;
+    if (!entries) return [];
+    const out: DataEntry[] = [];
+    for (const [key, entry] of entries) if (now < entry.expiresAt) out.push({ key, value: entry.value, expiresAt: entry.expiresAt });
+    return out;
+  }
+
+  async countData(namespace: string, now: number): Promise<number> {
+    return (await this.listData(namespace, now)).length;
+  }
+
+  async clearData(namespace: string): Promise<void> {
+    this.#open();
+    if (isDataNamespace(namespace)) this.#data.delete(namespace);
   }
 
   async close(): Promise<void> {

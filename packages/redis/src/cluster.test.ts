@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, TesseraError, userShard } from '@tessera/core';
-import { runStoreConformance, expectCode, until } from '@tessera/core/conformance';
+import { runSessionDataConformance, runStoreConformance, expectCode, until } from '@tessera/core/conformance';
 import { RedisStore } from './store.js';
 import { RedisClusterServers, skipWithoutRedis } from './testing/redis-server.js';
 import { freshPrefix, redisConformanceTarget } from './testing/targets.js';
@@ -17,6 +17,7 @@ describe.skipIf(skip)('RedisStore on a Redis Cluster (3 masters, 1 replica each)
   });
 
   runStoreConformance(redisConformanceTarget('redis-cluster', () => ({ cluster: cluster.urls })));
+  runSessionDataConformance(redisConformanceTarget('redis-cluster', () => ({ cluster: cluster.urls })));
 
   describe('cluster specifics', () => {
     const COMMAND_TIMEOUT = 500;
@@ -26,6 +27,26 @@ describe.skipIf(skip)('RedisStore on a Redis Cluster (3 masters, 1 replica each)
       const engine = await Engine.create({ store, issuer: 'https://tessera.test', audience: 'cluster', policy: { feedStaleAfter: '1s' } });
       return { store, engine, prefix, close: () => engine.close() };
     }
+
+    it('session data of one namespace spreads over every master; list, count and clear reach all of them', async () => {
+      const { store, prefix, close } = await open();
+      try {
+        const now = Date.now();
+        await Promise.all(Array.from({ length: 120 }, (_, i) => store.setData('app1:', `sid-${i}`, `{"i":${i}}`, now + 60_000, now)));
+        const masters = cluster.nodes.filter((node) => /role:master/.test(node.cli('info', 'replication')));
+        expect(masters).toHaveLength(3);
+        for (const master of masters) {
+          const keys = master.cli('--scan', '--pattern', `${prefix}{d:*}:v:5:app1::*`).split('\n').filter(Boolean);
+          expect(keys.length).toBeGreaterThan(10);
+        }
+        expect(await store.countData('app1:', now)).toBe(120);
+        expect(await store.listData('app1:', now)).toHaveLength(120);
+        await store.clearData('app1:');
+        for (const master of masters) expect(master.cli('--scan', '--pattern', `${prefix}{d:*}`).trim()).toBe('');
+      } finally {
+        await close();
+      }
+    });
 
     it('is kind "redis-cluster" and reloads its scripts on every node after SCRIPT FLUSH', async () => {
       const { store, engine, close } = await open();

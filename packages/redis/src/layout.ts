@@ -13,6 +13,18 @@
  *   {prefix}hit:<key>           a throttling counter
  *   {prefix}events              the event log (stream)
  *   {prefix}feed                the pub/sub channel of revocations and heartbeats
+ *
+ * Session data (core's session-data.ts) has 64 buckets of its own, `{d:X}`, X picked by a hash of
+ * namespace and key, so that the per-request calls (get, set, touch, delete) of one namespace spread
+ * over every master of a cluster instead of loading the one that a per-namespace tag would pick. Each
+ * (bucket, namespace) has an index, so listing, counting and clearing a namespace are 64 single-slot
+ * calls, pipelined, and never a scan of the keyspace nor a cross-slot command:
+ *
+ *   {prefix}{d:X}:v:<n>:<namespace>:<key>   an entry (hash: v = value, e = expiresAt), PX until expiresAt
+ *   {prefix}{d:X}:i:<n>:<namespace>         the namespace's keys in bucket X, sorted set by expiresAt
+ *
+ * where <n> is the namespace's length: it makes the boundary between namespace and key exact, so
+ * namespace `app` with key `:x` and namespace `app:` with key `x` are different keys.
  */
 import { TesseraError, SID_PATTERN, userShard } from '@tessera/core';
 
@@ -77,6 +89,25 @@ export class Layout {
 
   hit(key: string): string {
     return `${this.prefix}hit:${key}`;
+  }
+
+  /** The data bucket of an entry: the first character of a SHA-256 of namespace and key. */
+  dataBucket(namespace: string, key: string): string {
+    return `${this.prefix}{d:${userShard(`${namespace.length}:${namespace}:${key}`)[0]!}}:`;
+  }
+
+  /** Every data bucket's hash-tag prefix (64). */
+  dataBuckets(): string[] {
+    return BUCKETS.map((c) => `${this.prefix}{d:${c}}:`);
+  }
+
+  /** The start of every entry key of `namespace` in the bucket `base`. */
+  dataEntryPrefix(base: string, namespace: string): string {
+    return `${base}v:${namespace.length}:${namespace}:`;
+  }
+
+  dataIndex(base: string, namespace: string): string {
+    return `${base}i:${namespace.length}:${namespace}`;
   }
 }
 

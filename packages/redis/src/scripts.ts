@@ -341,6 +341,72 @@ end
 return out
 `;
 
+/**
+ * Session data (layout.ts). KEYS: entry, bucket index. ARGV: value, expiresAt, now, key. An expiry at
+ * or before now removes the entry. Index members that stopped being live are dropped on the way.
+ */
+const DATA_SET = String.raw`
+local expiresAt, now = tonumber(ARGV[2]), tonumber(ARGV[3])
+if expiresAt <= now then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[4])
+  return 0
+end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[1], 'e', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], fmt(expiresAt - now))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
+keepFor(KEYS[2], expiresAt - now)
+return 1
+`;
+
+/** KEYS: entry, bucket index. ARGV: expiresAt, now, key. 1 if a live entry was touched. */
+const DATA_TOUCH = String.raw`
+local expiresAt, now = tonumber(ARGV[1]), tonumber(ARGV[2])
+local held = redis.call('HGET', KEYS[1], 'e')
+if not held or tonumber(held) <= now then return 0 end
+if expiresAt <= now then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  return 1
+end
+redis.call('HSET', KEYS[1], 'e', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], fmt(expiresAt - now))
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
+keepFor(KEYS[2], expiresAt - now)
+return 1
+`;
+
+/** KEYS: entry, bucket index. ARGV: key. */
+const DATA_DELETE = String.raw`
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+`;
+
+/** KEYS: bucket index. ARGV: now, entry key prefix. Flat {key, value, expiresAt, ...} of the live entries. */
+const DATA_LIST = String.raw`
+local out = {}
+for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')) do
+  local held = redis.call('HMGET', ARGV[2] .. key, 'v', 'e')
+  if held[1] and held[2] and tonumber(held[2]) > tonumber(ARGV[1]) then
+    out[#out + 1] = key
+    out[#out + 1] = held[1]
+    out[#out + 1] = held[2]
+  end
+end
+return out
+`;
+
+/** KEYS: bucket index. ARGV: entry key prefix. Removes every entry of the namespace in the bucket. */
+const DATA_CLEAR = String.raw`
+local keys = redis.call('ZRANGE', KEYS[1], 0, -1)
+for _, key in ipairs(keys) do redis.call('DEL', ARGV[1] .. key) end
+redis.call('DEL', KEYS[1])
+return #keys
+`;
+
 function script(numberOfKeys: number, body: string, lib = true) {
   return defineScript({
     SCRIPT: lib ? LIB + body : body,
@@ -367,6 +433,11 @@ export const SCRIPTS = {
   tesseraSetPassword: script(1, SET_PASSWORD, false),
   tesseraDeleteUser: script(2, DELETE_USER, false),
   tesseraListUsers: script(1, LIST_USERS, false),
+  tesseraDataSet: script(2, DATA_SET),
+  tesseraDataTouch: script(2, DATA_TOUCH),
+  tesseraDataDelete: script(2, DATA_DELETE, false),
+  tesseraDataList: script(1, DATA_LIST, false),
+  tesseraDataClear: script(1, DATA_CLEAR, false),
 };
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe } from 'vitest';
-import { runStoreConformance } from '@tessera/core/conformance';
+import { runSessionDataConformance, runStoreConformance } from '@tessera/core/conformance';
 import { RedisServer, skipWithoutRedis } from './testing/redis-server.js';
 import { redisConformanceTarget } from './testing/targets.js';
 
@@ -15,4 +15,5 @@ describe.skipIf(skip)('RedisStore on one redis-server', () => {
   });
 
   runStoreConformance(redisConformanceTarget('redis', () => ({ url: server.url })));
+  runSessionDataConformance(redisConformanceTarget('redis', () => ({ url: server.url })));
 });

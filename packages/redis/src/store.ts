@@ -6,9 +6,13 @@
 import {
   REVOKE_REASONS,
   TesseraError,
+  checkDataWrite,
+  isDataKey,
+  isDataNamespace,
   userShard,
   type CreateSessionInput,
   type CreateSessionResult,
+  type DataEntry,
   type RevocationEntry,
   type RevokeReason,
   type RevokeSessionInput,
@@ -16,6 +20,7 @@ import {
   type RotateInput,
   type RotateResult,
   type SessionEvent,
+  type SessionDataStore,
   type SessionRecord,
   type SessionStore,
   type StoredEvent,
@@ -71,7 +76,8 @@ function userOf(reply: unknown): UserRecord | null {
   return { id: f.id!, username: f.username!, passwordHash: f.passwordHash!, createdAt: Number(f.createdAt), updatedAt: Number(f.updatedAt) };
 }
 
-export class RedisStore implements SessionStore {
+/** Also the session-data ability (core's session-data.ts), in buckets of its own (layout.ts). */
+export class RedisStore implements SessionStore, SessionDataStore {
   readonly kind: 'redis' | 'redis-cluster';
   readonly feed: RedisRevocationFeed;
   readonly #redis: Connection;
@@ -351,6 +357,78 @@ export class RedisStore implements SessionStore {
     return 0;
   }
 
+  async getData(namespace: string, key: string, now: number): Promise<DataEntry | null> {
+    this.#open();
+    if (!isDataNamespace(namespace) || !isDataKey(key)) return null;
+    const entry = this.#layout.dataEntryPrefix(this.#layout.dataBucket(namespace, key), namespace) + key;
+    const [value, expiresAt] = (await this.#redis.command(entry, ['HMGET', entry, 'v', 'e'])) as [string | null, string | null];
+    if (value === null || expiresAt === null || !(now < Number(expiresAt))) return null;
+    return { key, value, expiresAt: Number(expiresAt) };
+  }
+
+  async setData(namespace: string, key: string, value: string, expiresAt: number, now: number): Promise<void> {
+    this.#open();
+    checkDataWrite(namespace, key, value, expiresAt, now);
+    const base = this.#layout.dataBucket(namespace, key);
+    await this.#redis.script(
+      'tesseraDataSet',
+      [this.#layout.dataEntryPrefix(base, namespace) + key, this.#layout.dataIndex(base, namespace)],
+      [value, String(expiresAt), String(now), key],
+    );
+  }
+
+  async touchData(namespace: string, key: string, expiresAt: number, now: number): Promise<boolean> {
+    this.#open();
+    checkDataWrite(namespace, key, undefined, expiresAt, now);
+    const base = this.#layout.dataBucket(namespace, key);
+    const touched = await this.#redis.script(
+      'tesseraDataTouch',
+      [this.#layout.dataEntryPrefix(base, namespace) + key, this.#layout.dataIndex(base, namespace)],
+      [String(expiresAt), String(now), key],
+    );
+    return touched === 1;
+  }
+
+  async deleteData(namespace: string, key: string): Promise<void> {
+    this.#open();
+    if (!isDataNamespace(namespace) || !isDataKey(key)) return;
+    const base = this.#layout.dataBucket(namespace, key);
+    await this.#redis.script('tesseraDataDelete', [this.#layout.dataEntryPrefix(base, namespace) + key, this.#layout.dataIndex(base, namespace)], [key]);
+  }
+
+  /** 64 single-slot scripts, one per data bucket, sent together (pipelined per node). */
+  async listData(namespace: string, now: number): Promise<DataEntry[]> {
+    this.#open();
+    if (!isDataNamespace(namespace)) return [];
+    const replies = (await this.#perDataBucket((base) =>
+      this.#redis.script('tesseraDataList', [this.#layout.dataIndex(base, namespace)], [String(now), this.#layout.dataEntryPrefix(base, namespace)]),
+    )) as string[][];
+    const entries: DataEntry[] = [];
+    for (const flat of replies) for (let i = 0; i + 2 < flat.length; i += 3) entries.push({ key: flat[i]!, value: flat[i + 1]!, expiresAt: Number(flat[i + 2]) });
+    return entries;
+  }
+
+  async countData(namespace: string, now: number): Promise<number> {
+    this.#open();
+    if (!isDataNamespace(namespace)) return 0;
+    const min = `(${now}`;
+    const counts = await this.#redis.commands(
+      this.#layout.dataBuckets().map((base) => {
+        const index = this.#layout.dataIndex(base, namespace);
+        return { key: index, args: ['ZCOUNT', index, min, '+inf'] };
+      }),
+    );
+    return counts.reduce<number>((sum, n) => sum + Number(n), 0);
+  }
+
+  async clearData(namespace: string): Promise<void> {
+    this.#open();
+    if (!isDataNamespace(namespace)) return;
+    await this.#perDataBucket((base) =>
+      this.#redis.script('tesseraDataClear', [this.#layout.dataIndex(base, namespace)], [this.#layout.dataEntryPrefix(base, namespace)]),
+    );
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -360,5 +438,9 @@ export class RedisStore implements SessionStore {
 
   #open(): void {
     if (this.#closed) throw new TesseraError('store_unavailable', 'the Redis store is closed');
+  }
+
+  #perDataBucket(call: (base: string) => Promise<unknown>): Promise<unknown[]> {
+    return Promise.all(this.#layout.dataBuckets().map(call));
   }
 }

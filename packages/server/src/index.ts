@@ -8,3 +8,5 @@ export { LoginThrottle, DEFAULT_LOGIN_LIMITS, addressKey, type LoginLimits } fro
 export { REFRESH_COOKIE, CSRF_HEADER } from './transport.js';
 export { CLOSE_REVOKED, CLOSE_UNAUTHENTICATED, type RevocationNotice } from './push.js';
 export type { Service } from './service.js';
+export { fastifyApiPlugin, fastifyRequest, sendResponse, type FastifyApiOptions } from './fastify-api.js';
+export { createHttpApi, type HttpApi, type HttpApiOptions } from './http/api.js';

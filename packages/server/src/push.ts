@@ -12,8 +12,8 @@
  * is what a client whose token expired still needs to hear. A revoked session's sockets are closed
  * (4001) the moment the feed says so; a session that merely expires is not announced.
  */
-import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
+import type { RequestLog } from './http/types.js';
 import type { Clock, RevocationEntry, SessionStore } from '@tessera/core';
 
 /** Close code for "your session was revoked" (private-use range, RFC 6455 §7.4.2). */
@@ -41,7 +41,7 @@ export interface RevocationHubOptions {
   clock: Clock;
   /** How long revocation entries are kept (and so how far back a resync reads). */
   retention: number;
-  log: FastifyBaseLogger;
+  log: RequestLog;
   /** Ping interval of authenticated sockets; one missed pong closes the socket. Default 30 s. */
   pingInterval?: number;
 }

@@ -1,8 +1,10 @@
 /**
  * `tessera serve`: opens the configured store, builds the service, creates the demo user on a first
- * development start, listens, and shuts down gracefully on SIGTERM/SIGINT.
+ * development start, serves the built shop and dashboard, listens, and shuts down gracefully on
+ * SIGTERM/SIGINT.
  */
 import type { AddressInfo } from 'node:net';
+import { loadBuiltApps, serveBuiltApps, type BuiltApp } from './built-apps.js';
 import { buildServer, type TesseraServer } from './server.js';
 import type { ServiceConfig } from './config.js';
 import { openStore, redactUrl } from './open-store.js';
@@ -36,7 +38,11 @@ export async function startService(config: ServiceConfig, print: (line: string) 
     await store.close().catch(() => undefined);
     throw error;
   }
+  let apps: BuiltApp[];
   try {
+    // The admin dashboard wherever it was built; the demo shop never in production.
+    apps = loadBuiltApps().filter((built) => !(config.production && built.name === '@tessera/shop'));
+    serveBuiltApps(app, apps);
     if (config.demoUser && !config.production) await createDemoUser(app, print);
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
@@ -44,8 +50,10 @@ export async function startService(config: ServiceConfig, print: (line: string) 
     throw error;
   }
   const url = listenUrl(app, config.host);
-  app.log.info({ url, store: redactUrl(config.store), issuer: config.issuer }, 'tessera is listening');
+  app.log.info({ url, store: redactUrl(config.store), issuer: config.issuer, apps: apps.map((built) => built.mount) }, 'tessera is listening');
   print(`Tessera is listening on ${url} (store ${redactUrl(config.store)})`);
+  if (apps.some((built) => built.name === '@tessera/shop')) print(`  the shop:             ${url}/`);
+  if (apps.some((built) => built.name === '@tessera/admin')) print(`  the admin dashboard:  ${url}/admin/${config.adminKey ? '' : ' (set TESSERA_ADMIN_KEY to use it)'}`);
   return { app, url, close: () => app.close() };
 }
 

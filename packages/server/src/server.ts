@@ -1,26 +1,21 @@
 /**
  * `buildServer`: the Tessera service as a Fastify application, on any `SessionStore`.
+ *
+ * Fastify is the server here: it listens, logs every request (with the trace id of its W3C
+ * traceparent), trusts proxies as configured and shuts down gracefully. The contract itself is the
+ * framework-free core in `http/` (`createHttpApi`), registered through its Fastify plugin
+ * (fastify-api.ts), with the core's 404 for every other path. The Express, Fastify and Hono mounts of
+ * @tessera/node translate the same core, so every one of them answers as this service does.
  */
 import Fastify, { type FastifyHttpOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Server } from 'node:http';
-import cookie from '@fastify/cookie';
-import cors from '@fastify/cors';
-import swagger from '@fastify/swagger';
-import websocket from '@fastify/websocket';
-import { Engine, TesseraError, revocationRetention, systemClock, type Clock, type EngineOptions, type PolicyInput, type SessionStore } from '@tessera/core';
-import { clientErrorHandler, errorBody, toContractError } from './contract-errors.js';
-import { DEFAULT_LOGIN_LIMITS, LoginThrottle, type LoginLimits } from './login-throttle.js';
-import { ServiceMetrics } from './metrics.js';
+import { TesseraError, type Clock, type EngineOptions, type PolicyInput, type SessionStore } from '@tessera/core';
+import { clientErrorHandler } from './contract-errors.js';
+import { fastifyApiPlugin, fastifyRequest, sendResponse } from './fastify-api.js';
+import { createHttpApi, type HttpApi } from './http/api.js';
+import type { LoginLimits } from './login-throttle.js';
 import type { ScryptParams } from './password-hash.js';
-import { RevocationHub } from './push.js';
-import { adminRoutes } from './routes/admin.js';
-import { authRoutes } from './routes/auth.js';
-import { eventRoutes } from './routes/events.js';
-import { operationRoutes } from './routes/operations.js';
-import { sessionRoutes } from './routes/sessions.js';
 import { traceIdOf, type Service } from './service.js';
-import { CSRF_HEADER, CsrfGuard } from './transport.js';
-import { UserDirectory } from './users.js';
 
 export interface ServerOptions {
   store: SessionStore;
@@ -92,25 +87,14 @@ export const LOG_REDACT_PATHS = [
   'password',
 ];
 
-/** Auth, session and admin responses, and health answers, are never cached (OWASP Session Management Cheat Sheet). */
-const NO_STORE_PREFIXES = ['/v1/', '/healthz', '/readyz'];
-
 export async function buildServer(options: ServerOptions): Promise<TesseraServer> {
-  const clock = options.clock ?? systemClock;
-  const allowedOrigins = [...(options.allowedOrigins ?? [])];
-  if (allowedOrigins.includes('*')) throw new TesseraError('invalid_config', 'allowedOrigins must list origins; "*" is not allowed with credentials');
-
+  if ((options.allowedOrigins ?? []).includes('*')) throw new TesseraError('invalid_config', 'allowedOrigins must list origins; "*" is not allowed with credentials');
   const fastifyOptions: FastifyHttpOptions<Server> = {
     logger: loggerOptions(options.logger),
     // Fastify accepts a hop count at run time (proxy-addr), though its types omit it.
     trustProxy: (options.trustProxy ?? false) as FastifyServerOptions['trustProxy'],
-    bodyLimit: options.bodyLimit ?? 16 * 1024,
     http: { maxHeaderSize: options.maxHeaderSize ?? 16 * 1024 },
-    routerOptions: { maxParamLength: 300 },
-    // AJV as the contract needs it: unknown fields are an error (not silently removed), no type
-    // coercion ("12" is not a number), and stop at the first error (allErrors is a DoS vector).
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
-    // Fastify's own 503-while-closing answers outside the contract; our onRequest hook does it instead.
+    // Fastify's own 503-while-closing answers outside the contract; the API does it instead.
     return503OnClosing: false,
     clientErrorHandler,
     // Every log line of a request carries the trace id of its W3C traceparent.
@@ -121,141 +105,36 @@ export async function buildServer(options: ServerOptions): Promise<TesseraServer
   };
   const app = Fastify(fastifyOptions);
 
-  const metricsRef: { verifierSilence: () => number } = { verifierSilence: () => Infinity };
-  const metrics = new ServiceMetrics({ feedSilenceMs: () => metricsRef.verifierSilence(), processMetrics: options.processMetrics ?? true });
-  const store = metrics.instrument(options.store);
-  const engine = await Engine.create({
-    store,
+  const api: HttpApi = await createHttpApi({
+    store: options.store,
     issuer: options.issuer,
     audience: options.audience,
-    clock,
     ...(options.policy ? { policy: options.policy } : {}),
-    ...options.engine,
-  });
-  metricsRef.verifierSilence = () => engine.verifier.feedSilence;
-  const unsubscribeMetrics = engine.onEvent((event) => metrics.observe(event));
-
-  const users = new UserDirectory({ store, clock, ...(options.passwordHashParams ? { hashParams: options.passwordHashParams } : {}) });
-  void users.prepare().catch((error: unknown) => app.log.error({ err: error }, 'could not prepare the dummy password hash'));
-  const hub = new RevocationHub({ store, clock, retention: revocationRetention(engine.policy), log: app.log });
-  const service: Service = {
-    engine,
-    users,
-    throttle: new LoginThrottle(store, clock, { ...DEFAULT_LOGIN_LIMITS, ...options.loginLimits }),
-    csrf: new CsrfGuard(allowedOrigins),
-    metrics,
-    hub,
-    clock,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.engine ? { engineOptions: options.engine } : {}),
+    closeStore: options.closeStore ?? true,
     adminKey: options.adminKey ?? null,
-    retention: revocationRetention(engine.policy),
+    allowedOrigins: options.allowedOrigins ?? [],
+    ...(options.loginLimits ? { loginLimits: options.loginLimits } : {}),
+    ...(options.passwordHashParams ? { passwordHashParams: options.passwordHashParams } : {}),
     websocketAuthTimeout: options.websocketAuthTimeout ?? 5000,
     sseHeartbeatInterval: options.sseHeartbeatInterval ?? 2000,
-  };
-  app.decorate('tessera', service);
-
-  const sweeper = setInterval(() => {
-    store.sweep(clock.now()).catch((error: unknown) => app.log.warn({ err: error }, 'sweeping the store failed'));
-  }, options.sweepInterval ?? 60_000);
-  sweeper.unref();
-
-  const state = { closing: false };
-  app.addHook('preClose', async () => {
-    state.closing = true;
-    hub.close();
+    bodyLimit: options.bodyLimit ?? 16 * 1024,
+    operations: true,
+    processMetrics: options.processMetrics ?? true,
+    sweepInterval: options.sweepInterval ?? 60_000,
+    log: app.log,
   });
-  app.addHook('onClose', async () => {
-    clearInterval(sweeper);
-    unsubscribeMetrics();
-    await engine.close({ closeStore: options.closeStore ?? true });
-  });
-
-  // Only the JSON parser, tolerant of an empty body (a cookie refresh or logout has nothing to say);
-  // text/plain is removed so that it is a 415, not a string handed to the routes.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.decorate('tessera', api.service);
+  await app.register(fastifyApiPlugin(api));
+  // Every other path is the core's too (its 404, and CORS preflights): bodies stay unread for it.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') {
-      done(null, null);
-      return;
-    }
-    parseJson(request, body as string, done);
-  });
-
-  app.setErrorHandler((error, request, reply) => {
-    const contract = toContractError(error);
-    if (contract.status >= 500) request.log.error({ err: error, code: contract.code }, 'request failed');
-    else request.log.info({ code: contract.code }, contract.message);
-    if (contract.retryAfter !== undefined) reply.header('Retry-After', String(contract.retryAfter));
-    // RFC 9110 §11.6.1 / RFC 6750 §3: a 401 says how to authenticate.
-    if (contract.status === 401) reply.header('WWW-Authenticate', wwwAuthenticate(contract.code));
-    reply.code(contract.status).send(errorBody(contract));
-  });
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(errorBody({ code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
-  });
-
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('X-Content-Type-Options', 'nosniff');
-    if (NO_STORE_PREFIXES.some((prefix) => request.url.startsWith(prefix))) reply.header('Cache-Control', 'no-store');
-    if (state.closing) {
-      reply.header('Connection', 'close');
-      throw new TesseraError('store_unavailable', 'the service is shutting down');
-    }
-  });
-  // A response finished while shutting down closes its connection, so that keep-alive clients do not
-  // hold the server open (Fastify closes only the connections idle when the close began).
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (state.closing) reply.header('Connection', 'close');
-    return payload;
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-  });
-
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'Tessera',
-        version: '1',
-        description: 'Sessions for web applications: revocable short-lived access tokens, rotating refresh tokens, device limits.',
-      },
-      components: {
-        securitySchemes: {
-          accessToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT (EdDSA, typ at+jwt)' },
-          adminKey: { type: 'http', scheme: 'bearer', description: 'the TESSERA_ADMIN_KEY' },
-        },
-      },
-    },
-  });
-  await app.register(cookie, { hook: 'onRequest' });
-  await app.register(cors, {
-    // Only listed origins get CORS headers; with credentials the answer is always the one origin,
-    // never `*` (Fetch standard, CORS protocol and credentials).
-    origin: (origin, callback) => callback(null, origin !== undefined && service.csrf.isAllowedOrigin(origin)),
-    credentials: true,
-    methods: ['GET', 'POST', 'DELETE'],
-    allowedHeaders: ['Content-Type', 'Authorization', CSRF_HEADER, 'traceparent'],
-    exposedHeaders: ['Retry-After'],
-    maxAge: 600,
-  });
-  await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
-
-  await app.register(operationRoutes(service, state));
-  await app.register(authRoutes(service));
-  await app.register(sessionRoutes(service));
-  await app.register(eventRoutes(service));
-  if (service.adminKey !== null) await app.register(adminRoutes(service, service.adminKey));
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+  app.setNotFoundHandler(async (request, reply) => sendResponse(reply, await api.handle(fastifyRequest(request))));
+  app.setErrorHandler((error, request, reply) => sendResponse(reply, api.errorResponse(error, fastifyRequest(request))));
+  app.addHook('onClose', async () => api.close());
 
   return app as unknown as TesseraServer;
-}
-
-function wwwAuthenticate(code: string): string {
-  const tokenErrors = new Set(['invalid_token', 'token_expired', 'session_revoked', 'session_expired']);
-  return tokenErrors.has(code) ? `Bearer realm="tessera", error="invalid_token"` : `Bearer realm="tessera"`;
 }
 
 function loggerOptions(logger: ServerOptions['logger']): FastifyServerOptions['logger'] {

@@ -1,7 +1,7 @@
 /**
- * What every route of the service shares, and the small request-level helpers they all use.
+ * What every route of the service shares, and the small request-level helpers they all use. Nothing
+ * here knows a web framework: requests and replies are the contract core's (http/route.ts).
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   TesseraError,
   sessionView,
@@ -12,6 +12,8 @@ import {
   type RequestContext,
   type VerifiedAccess,
 } from '@tessera/core';
+import type { Reply, RouteRequest } from './http/route.js';
+import { headerValue, type RequestHeaders } from './http/types.js';
 import type { LoginThrottle } from './login-throttle.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { RevocationHub } from './push.js';
@@ -35,30 +37,36 @@ export interface Service {
 }
 
 /** Who is asking, copied onto the engine's events (and so into the event log). */
-export function requestContext(request: FastifyRequest): RequestContext {
+export function requestContext(request: Pick<RouteRequest, 'ip' | 'headers'>): RequestContext {
   const ctx: RequestContext = { ip: request.ip };
-  const userAgent = request.headers['user-agent'];
+  const userAgent = headerValue(request.headers, 'user-agent');
   if (typeof userAgent === 'string' && userAgent) ctx.userAgent = userAgent;
   const traceId = traceIdOf(request);
   if (traceId) ctx.traceId = traceId;
   return ctx;
 }
 
-export function traceIdOf(request: { headers: FastifyRequest['headers'] }): string | undefined {
-  const header = request.headers.traceparent;
-  return traceIdFromTraceparent(Array.isArray(header) ? header[0] : header);
+export function traceIdOf(request: { headers: RequestHeaders }): string | undefined {
+  return traceIdFromTraceparent(headerValue(request.headers, 'traceparent'));
 }
 
-/** The token of `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme is case-insensitive), or null. */
-export function bearerToken(request: FastifyRequest): string | null {
-  const header = request.headers.authorization;
+/**
+ * The token of `Authorization: Bearer <token>`, or null. RFC 6750 §2.1: the scheme name is
+ * case-insensitive (RFC 9110 §11.1); the token is one run of non-space characters (its b64token
+ * syntax is checked by whoever verifies it, e.g. `isCompactJws` for access tokens).
+ */
+export function bearerTokenOf(header: string | undefined): string | null {
   if (typeof header !== 'string') return null;
   const match = /^Bearer +([^\s]+) *$/i.exec(header);
   return match ? match[1]! : null;
 }
 
+export function bearerToken(request: { headers: RequestHeaders }): string | null {
+  return bearerTokenOf(headerValue(request.headers, 'authorization'));
+}
+
 /** Verifies the caller's access token (no store round trip on the fast path) and counts the outcome. */
-export async function authenticate(service: Service, request: FastifyRequest): Promise<VerifiedAccess> {
+export async function authenticate(service: Service, request: { headers: RequestHeaders }): Promise<VerifiedAccess> {
   const token = bearerToken(request);
   if (token === null) {
     service.metrics.verifications.inc({ outcome: 'missing' });
@@ -82,7 +90,7 @@ export async function verifyCounted(service: Service, token: unknown): Promise<V
  * The token response of the contract. With the cookie transport the refresh token goes into the
  * `__Host-` cookie and never into the body (a script that can read the body cannot read the cookie).
  */
-export function tokenResponse(reply: FastifyReply, issued: IssuedTokens, transport: Transport) {
+export function tokenResponse(reply: Reply, issued: IssuedTokens, transport: Transport) {
   if (transport === 'cookie') setRefreshCookie(reply, issued.refreshToken, issued.refreshTokenExpiresAt, issued.serverTime);
   return {
     accessToken: issued.accessToken,

@@ -17,8 +17,10 @@
  * `header`: native apps and cross-site backends keep the refresh token themselves and send it in the
  * JSON body; no cookie is involved, so there is nothing for a browser to forge.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '@tessera/core';
+import { mediaType } from './http/body.js';
+import type { Reply, RouteRequest } from './http/route.js';
+import { headerValue, type RequestHeaders } from './http/types.js';
 
 export type Transport = 'cookie' | 'header';
 
@@ -27,25 +29,24 @@ export const CSRF_HEADER = 'x-tessera-csrf';
 
 const cookieAttributes = { httpOnly: true, secure: true, sameSite: 'strict', path: '/' } as const;
 
-export function setRefreshCookie(reply: FastifyReply, refreshToken: string, expiresAt: number, now: number): void {
+export function setRefreshCookie(reply: Reply, refreshToken: string, expiresAt: number, now: number): void {
   reply.setCookie(REFRESH_COOKIE, refreshToken, {
     ...cookieAttributes,
     maxAge: Math.max(0, Math.floor((expiresAt - now) / 1000)),
   });
 }
 
-export function clearRefreshCookie(reply: FastifyReply): void {
+export function clearRefreshCookie(reply: Reply): void {
   reply.clearCookie(REFRESH_COOKIE, cookieAttributes);
 }
 
-export function refreshCookieOf(request: FastifyRequest): string | undefined {
-  const value = request.cookies?.[REFRESH_COOKIE];
+export function refreshCookieOf(request: Pick<RouteRequest, 'cookies'>): string | undefined {
+  const value = request.cookies[REFRESH_COOKIE];
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
 export function isJsonContentType(header: string | undefined): boolean {
-  if (typeof header !== 'string') return false;
-  return header.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
+  return mediaType(header) === 'application/json';
 }
 
 /**
@@ -77,15 +78,14 @@ export class CsrfGuard {
   }
 
   /** The checks that need no body: throws 403 `forbidden` naming the missing proof. */
-  check(request: FastifyRequest): void {
-    if (!isJsonContentType(request.headers['content-type'])) {
+  check(request: { headers: RequestHeaders }): void {
+    if (!isJsonContentType(headerValue(request.headers, 'content-type'))) {
       throw new TesseraError('forbidden', 'a cookie request must have Content-Type: application/json');
     }
-    if (request.headers[CSRF_HEADER] !== '1') {
+    if (headerValue(request.headers, CSRF_HEADER) !== '1') {
       throw new TesseraError('forbidden', 'a cookie request must carry the header X-Tessera-CSRF: 1');
     }
-    const origin = request.headers.origin;
-    if (!this.isAllowedOrigin(origin)) {
+    if (!this.isAllowedOrigin(headerValue(request.headers, 'origin'))) {
       throw new TesseraError('forbidden', 'a cookie request must come from an allowed Origin');
     }
   }

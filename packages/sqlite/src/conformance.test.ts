@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runStoreConformance } from '@tessera/core/conformance';
+import { runSessionDataConformance, runStoreConformance } from '@tessera/core/conformance';
 import { SqliteStore } from './index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tessera-sqlite-conformance-'));
@@ -17,4 +17,10 @@ runStoreConformance({
   reopen: async (store) => new SqliteStore({ path: (store as SqliteStore).path, ...intervals }),
   cleanup: async () => rmSync(root, { recursive: true, force: true }),
   feedDelay: 2000,
+});
+
+runSessionDataConformance({
+  name: 'sqlite',
+  open: async () => new SqliteStore({ path: join(root, String(++opened), 'tessera.db'), ...intervals }),
+  reopen: async (store) => new SqliteStore({ path: (store as SqliteStore).path, ...intervals }),
 });

@@ -64,6 +64,17 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX counters_by_reset_at ON counters (reset_at);
   `,
+  // The session-data ability (core's session-data.ts): application session data by namespace and key.
+  `
+  CREATE TABLE data (
+    namespace  TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (namespace, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX data_by_expires_at ON data (expires_at);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,7 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   TesseraError,
+  checkDataWrite,
   decideRotation,
+  isDataKey,
+  isDataNamespace,
   isLive,
   planAdmission,
   purgeAt,
@@ -13,6 +16,7 @@ import {
   type Clock,
   type CreateSessionInput,
   type CreateSessionResult,
+  type DataEntry,
   type RevocationEntry,
   type RevocationFeed,
   type RevokeReason,
@@ -21,6 +25,7 @@ import {
   type RotateInput,
   type RotateResult,
   type SessionEvent,
+  type SessionDataStore,
   type SessionRecord,
   type SessionStore,
   type StoredEvent,
@@ -116,8 +121,11 @@ interface Committed {
  * better-sqlite3 is synchronous: a transaction runs to its commit without yielding, so the handles of
  * one process never contend; a handle waiting for another process's lock blocks its event loop for up
  * to `busyTimeout`, then fails with `store_unavailable`.
+ *
+ * It has the session-data ability too (core's session-data.ts): the `data` table, one row per entry,
+ * swept with the rest.
  */
-export class SqliteStore implements SessionStore {
+export class SqliteStore implements SessionStore, SessionDataStore {
   readonly kind = 'sqlite';
   readonly feed: RevocationFeed;
   readonly #feed: PolledRevocationFeed;
@@ -333,7 +341,7 @@ export class SqliteStore implements SessionStore {
    */
   async sweep(now: number): Promise<number> {
     let removed = 0;
-    for (const statement of [this.#sql.sweepSessions, this.#sql.sweepRevocations, this.#sql.sweepCounters]) {
+    for (const statement of [this.#sql.sweepSessions, this.#sql.sweepRevocations, this.#sql.sweepCounters, this.#sql.sweepData]) {
       for (;;) {
         const { changes } = this.#write(() => statement.run(now, SWEEP_BATCH));
         removed += changes;
@@ -342,6 +350,50 @@ export class SqliteStore implements SessionStore {
       }
     }
     return removed;
+  }
+
+  async getData(namespace: string, key: string, now: number): Promise<DataEntry | null> {
+    if (!isDataNamespace(namespace) || !isDataKey(key)) return this.#read(() => null);
+    return this.#read(() => {
+      const row = this.#sql.getData.get(namespace, key, now);
+      return row === undefined ? null : { key, value: row.value, expiresAt: row.expires_at };
+    });
+  }
+
+  async setData(namespace: string, key: string, value: string, expiresAt: number, now: number): Promise<void> {
+    checkDataWrite(namespace, key, value, expiresAt, now);
+    this.#write(() => {
+      if (expiresAt <= now) this.#sql.deleteData.run(namespace, key);
+      else this.#sql.setData.run(namespace, key, value, expiresAt);
+    });
+  }
+
+  async touchData(namespace: string, key: string, expiresAt: number, now: number): Promise<boolean> {
+    checkDataWrite(namespace, key, undefined, expiresAt, now);
+    return this.#write(() => {
+      if (expiresAt > now) return this.#sql.touchData.run(expiresAt, namespace, key, now).changes > 0;
+      return this.#sql.expireData.run(namespace, key, now).changes > 0;
+    });
+  }
+
+  async deleteData(namespace: string, key: string): Promise<void> {
+    if (!isDataNamespace(namespace) || !isDataKey(key)) return this.#read(() => undefined);
+    this.#write(() => this.#sql.deleteData.run(namespace, key));
+  }
+
+  async listData(namespace: string, now: number): Promise<DataEntry[]> {
+    if (!isDataNamespace(namespace)) return this.#read(() => []);
+    return this.#read(() => this.#sql.listData.all(namespace, now).map((row) => ({ key: row.key, value: row.value, expiresAt: row.expires_at })));
+  }
+
+  async countData(namespace: string, now: number): Promise<number> {
+    if (!isDataNamespace(namespace)) return this.#read(() => 0);
+    return this.#read(() => this.#sql.countData.get(namespace, now) ?? 0);
+  }
+
+  async clearData(namespace: string): Promise<void> {
+    if (!isDataNamespace(namespace)) return this.#read(() => undefined);
+    this.#write(() => this.#sql.clearData.run(namespace));
   }
 
   async close(): Promise<void> {
@@ -507,6 +559,25 @@ function prepare(db: Database.Database) {
     sweepCounters: db.prepare<[number, number]>(
       'DELETE FROM counters WHERE rowid IN (SELECT rowid FROM counters WHERE reset_at <= ? LIMIT ?)',
     ),
+    // A WITHOUT ROWID table: batches are picked by the primary key.
+    sweepData: db.prepare<[number, number]>(
+      'DELETE FROM data WHERE (namespace, key) IN (SELECT namespace, key FROM data WHERE expires_at <= ? LIMIT ?)',
+    ),
+    getData: db.prepare<[string, string, number], { value: string; expires_at: number }>(
+      'SELECT value, expires_at FROM data WHERE namespace = ? AND key = ? AND expires_at > ?',
+    ),
+    setData: db.prepare<[string, string, string, number]>(
+      `INSERT INTO data (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+    ),
+    touchData: db.prepare<[number, string, string, number]>('UPDATE data SET expires_at = ? WHERE namespace = ? AND key = ? AND expires_at > ?'),
+    expireData: db.prepare<[string, string, number]>('DELETE FROM data WHERE namespace = ? AND key = ? AND expires_at > ?'),
+    deleteData: db.prepare<[string, string]>('DELETE FROM data WHERE namespace = ? AND key = ?'),
+    listData: db.prepare<[string, number], { key: string; value: string; expires_at: number }>(
+      'SELECT key, value, expires_at FROM data WHERE namespace = ? AND expires_at > ?',
+    ),
+    countData: db.prepare<[string, number], number>('SELECT count(*) FROM data WHERE namespace = ? AND expires_at > ?').pluck(),
+    clearData: db.prepare<[string]>('DELETE FROM data WHERE namespace = ?'),
   };
 }
 

@@ -570,3 +570,4 @@ function subscribe(store: SessionStore, partial: Partial<FeedListener>): () => v
 }
 
 export type { SessionRecord };
+export { runSessionDataConformance, type SessionDataConformanceTarget } from './session-data.js';

@@ -1,4 +1,4 @@
-import type { ConformanceTarget } from '@tessera/core/conformance';
+import type { ConformanceTarget, SessionDataConformanceTarget } from '@tessera/core/conformance';
 import type { SessionStore } from '@tessera/core';
 import { RedisStore } from '../store.js';
 import type { RedisTarget } from '../connection.js';
@@ -12,11 +12,12 @@ export function freshPrefix(): string {
 
 /**
  * The conformance target over one Redis or a cluster: every `open()` uses a fresh prefix, `reopen()`
- * a second connection with the same prefix (as another process would have).
+ * a second connection with the same prefix (as another process would have). The same target runs the
+ * store conformance suite and the session-data one.
  */
-export function redisConformanceTarget(name: string, target: () => RedisTarget): ConformanceTarget {
+export function redisConformanceTarget(name: string, target: () => RedisTarget): ConformanceTarget & SessionDataConformanceTarget {
   const prefixes = new WeakMap<SessionStore, string>();
-  const connect = async (prefix: string) => {
+  const connect = async (prefix: string): Promise<RedisStore> => {
     const store = await RedisStore.connect({ ...target(), prefix, heartbeatInterval: 100 });
     prefixes.set(store, prefix);
     return store;

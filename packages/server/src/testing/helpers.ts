@@ -5,7 +5,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ManualClock, type SessionStore } from '@tessera/core';
+import { ManualClock, type Engine, type SessionStore } from '@tessera/core';
 import WebSocket from 'ws';
 import { buildServer, type ServerOptions, type TesseraServer } from '../server.js';
 
@@ -22,16 +22,25 @@ export const COOKIE_REQUEST_HEADERS = {
   origin: APP_ORIGIN,
 } as const;
 
-export interface TestServer {
-  app: TesseraServer;
+/**
+ * A running implementation of the HTTP contract, as the contract suite drives it: the service here,
+ * the Express, Fastify and Hono mounts of @tessera/node elsewhere.
+ */
+export interface ContractServer {
   clock: ManualClock;
   store: SessionStore;
+  engine: Engine;
   /** Creates a built-in user with PASSWORD (or the given one); returns its id. */
   user(username: string, password?: string): Promise<string>;
-  /** `inject` wrapper that parses the JSON body. */
+  /** One request; the JSON body parsed. */
   call(options: CallOptions): Promise<Reply>;
   /** Listens on a loopback port (once) and returns the base URL. */
   listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface TestServer extends ContractServer {
+  app: TesseraServer;
 }
 
 export interface CallOptions {
@@ -77,6 +86,8 @@ export async function startTestServer(store: SessionStore, options: Partial<Serv
     app,
     clock,
     store,
+    engine: app.tessera.engine,
+    close: () => app.close(),
     async user(username, password = PASSWORD) {
       return (await app.tessera.users.create(username, password)).id;
     },
@@ -111,7 +122,7 @@ export async function startTestServer(store: SessionStore, options: Partial<Serv
 
 /** Signs in over HTTP; returns the token response and, with the cookie transport, the refresh cookie. */
 export async function login(
-  server: TestServer,
+  server: ContractServer,
   username: string,
   options: { transport?: 'cookie' | 'header'; password?: string; device?: Record<string, string>; headers?: Record<string, string> } = {},
 ): Promise<{ accessToken: string; refreshToken: string; sid: string; body: any; reply: Reply }> {

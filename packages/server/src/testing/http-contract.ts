@@ -19,13 +19,19 @@ import {
   rawHttp,
   sleep,
   startTestServer,
-  type TestServer,
+  type ContractServer,
 } from './helpers.js';
 
 export interface HttpContractTarget {
   name: string;
   /** A store on a new, empty backend: tests never share state. */
   open(): Promise<SessionStore>;
+  /**
+   * Starts what is under test on the store, with the service's test settings (helpers.ts) and
+   * `options` over them. Default: the service itself (`buildServer`). The mounts of @tessera/node pass
+   * their own, so that the same suite holds them to the same behaviour.
+   */
+  start?(store: SessionStore, options: Partial<ServerOptions>): Promise<ContractServer>;
 }
 
 const COOKIE = '__Host-tessera_refresh';
@@ -34,15 +40,15 @@ const TOKEN_RESPONSE_KEYS = ['accessToken', 'tokenType', 'expiresIn', 'accessTok
 
 export function runHttpContract(target: HttpContractTarget): void {
   describe(`HTTP contract: ${target.name}`, () => {
-    const servers: TestServer[] = [];
+    const servers: ContractServer[] = [];
     const cleanups: (() => unknown)[] = [];
     afterEach(async () => {
       for (const fn of cleanups.splice(0)) await fn();
-      for (const server of servers.splice(0)) await server.app.close();
+      for (const server of servers.splice(0)) await server.close();
     });
 
-    async function start(options: Partial<ServerOptions> = {}): Promise<TestServer> {
-      const server = await startTestServer(await target.open(), options);
+    async function start(options: Partial<ServerOptions> = {}): Promise<ContractServer> {
+      const server = await (target.start ?? startTestServer)(await target.open(), options);
       servers.push(server);
       return server;
     }
@@ -858,7 +864,7 @@ export function runHttpContract(target: HttpContractTarget): void {
         await s.call({ method: 'POST', url: '/v1/auth/refresh', body: { refreshToken: session.refreshToken } });
         await s.call({ method: 'GET', url: '/v1/sessions', token: 'a.b.c' });
         await s.call({ method: 'POST', url: '/v1/auth/logout', token: session.accessToken });
-        await s.app.tessera.engine.flushEvents();
+        await s.engine.flushEvents();
 
         const health = await s.call({ method: 'GET', url: '/healthz' });
         expect(health.status).toBe(200);

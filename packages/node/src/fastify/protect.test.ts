@@ -1,0 +1,3 @@
+import { runProtectionSuite } from '../testing/protection.js';
+
+runProtectionSuite('fastify');
