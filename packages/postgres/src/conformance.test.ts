@@ -1,4 +1,4 @@
-import { runStoreConformance } from '@tessera/core/conformance';
+import { runSessionDataConformance, runStoreConformance } from '@tessera/core/conformance';
 import { describe, it } from 'vitest';
 import { PostgresStore } from './postgres-store.js';
 import { createTestDatabase } from './testing/database.js';
@@ -12,6 +12,11 @@ if (db) {
     // Every store on a fresh schema of this file's database.
     open: () => PostgresStore.connect({ connectionString: db.url, schema: `conformance_${++schemas}`, heartbeatInterval: 100 }),
     // Another pool and another listening connection on the same schema, as a second process would have.
+    reopen: (store) => PostgresStore.connect({ connectionString: db.url, schema: (store as PostgresStore).schema, heartbeatInterval: 100 }),
+  });
+  runSessionDataConformance({
+    name: 'postgres',
+    open: () => PostgresStore.connect({ connectionString: db.url, schema: `session_data_${++schemas}`, heartbeatInterval: 100 }),
     reopen: (store) => PostgresStore.connect({ connectionString: db.url, schema: (store as PostgresStore).schema, heartbeatInterval: 100 }),
     cleanup: () => db.drop(),
   });

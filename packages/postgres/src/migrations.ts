@@ -99,6 +99,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX counters_reset_at ON $schema.counters (reset_at);
     `,
   },
+  {
+    version: 2,
+    name: 'session data (the optional SessionDataStore ability)',
+    sql: `
+      CREATE TABLE $schema.session_data (
+        namespace  text NOT NULL,
+        key        text NOT NULL,
+        value      text NOT NULL,
+        expires_at double precision NOT NULL,
+        PRIMARY KEY (namespace, key)
+      );
+      CREATE INDEX session_data_expires_at ON $schema.session_data (expires_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

@@ -10,7 +10,10 @@
  */
 import {
   TesseraError,
+  checkDataWrite,
   decideRotation,
+  isDataKey,
+  isDataNamespace,
   isLive,
   planAdmission,
   purgeAt,
@@ -20,12 +23,14 @@ import {
   type Clock,
   type CreateSessionInput,
   type CreateSessionResult,
+  type DataEntry,
   type RevocationEntry,
   type RevokeSessionInput,
   type RevokeUserInput,
   type RotateInput,
   type RotateResult,
   type SessionEvent,
+  type SessionDataStore,
   type SessionRecord,
   type SessionStore,
   type StoredEvent,
@@ -87,7 +92,7 @@ interface Write {
   retention: number;
 }
 
-export class PostgresStore implements SessionStore {
+export class PostgresStore implements SessionStore, SessionDataStore {
   readonly kind = 'postgres';
   readonly feed: PostgresRevocationFeed;
   /** The schema this store works in. */
@@ -304,6 +309,52 @@ export class PostgresStore implements SessionStore {
     return { count: row.count, resetAt: row.reset_at };
   }
 
+  async getData(namespace: string, key: string, now: number): Promise<DataEntry | null> {
+    this.#open();
+    if (!isDataNamespace(namespace) || !isDataKey(key)) return null;
+    const row = (await this.#query(this.#sql('getData', [namespace, key, now]))).rows[0] as DataRow | undefined;
+    return row ? dataEntry(row) : null;
+  }
+
+  async setData(namespace: string, key: string, value: string, expiresAt: number, now: number): Promise<void> {
+    this.#open();
+    checkDataWrite(namespace, key, value, expiresAt, now);
+    // An entry born expired is no entry: the write removes whatever was there.
+    if (expiresAt <= now) await this.#query(this.#sql('deleteData', [namespace, key]));
+    else await this.#query(this.#sql('setData', [namespace, key, value, expiresAt]));
+  }
+
+  async touchData(namespace: string, key: string, expiresAt: number, now: number): Promise<boolean> {
+    this.#open();
+    checkDataWrite(namespace, key, undefined, expiresAt, now);
+    const statement = expiresAt > now ? this.#sql('touchData', [namespace, key, expiresAt, now]) : this.#sql('expireData', [namespace, key, now]);
+    return ((await this.#query(statement)).rowCount ?? 0) > 0;
+  }
+
+  async deleteData(namespace: string, key: string): Promise<void> {
+    this.#open();
+    if (!isDataNamespace(namespace) || !isDataKey(key)) return;
+    await this.#query(this.#sql('deleteData', [namespace, key]));
+  }
+
+  async listData(namespace: string, now: number): Promise<DataEntry[]> {
+    this.#open();
+    if (!isDataNamespace(namespace)) return [];
+    return ((await this.#query(this.#sql('listData', [namespace, now]))).rows as DataRow[]).map(dataEntry);
+  }
+
+  async countData(namespace: string, now: number): Promise<number> {
+    this.#open();
+    if (!isDataNamespace(namespace)) return 0;
+    return ((await this.#query(this.#sql('countData', [namespace, now]))).rows[0] as { count: number }).count;
+  }
+
+  async clearData(namespace: string): Promise<void> {
+    this.#open();
+    if (!isDataNamespace(namespace)) return;
+    await this.#query(this.#sql('clearData', [namespace]));
+  }
+
   async ping(): Promise<void> {
     this.#open();
     await this.#query(this.#sql('ping'));
@@ -319,7 +370,7 @@ export class PostgresStore implements SessionStore {
     this.#sweeping = true;
     try {
       let removed = 0;
-      for (const name of ['sweepSessions', 'sweepRevocations', 'sweepCounters'] as const) {
+      for (const name of ['sweepSessions', 'sweepRevocations', 'sweepCounters', 'sweepData'] as const) {
         for (;;) {
           const deleted = (await this.#query(this.#sql(name, [now, this.#sweepBatch]))).rowCount ?? 0;
           removed += deleted;
@@ -468,4 +519,14 @@ function whole(value: number | undefined, fallback: number, name: string, min: n
 /** A LIMIT from a caller's number: whole, not negative (NaN and negatives read nothing). */
 function count(limit: number): number {
   return Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : limit === Infinity ? Number.MAX_SAFE_INTEGER : 0;
+}
+
+interface DataRow {
+  key: string;
+  value: string;
+  expires_at: number;
+}
+
+function dataEntry(row: DataRow): DataEntry {
+  return { key: row.key, value: row.value, expiresAt: row.expires_at };
 }

@@ -72,6 +72,21 @@ export function statements(s: string) {
     sweepCounters: `
       DELETE FROM ${s}.counters WHERE key IN (
         SELECT key FROM ${s}.counters WHERE reset_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    sweepData: `
+      DELETE FROM ${s}.session_data WHERE (namespace, key) IN (
+        SELECT namespace, key FROM ${s}.session_data WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    // Session data: every read filters on liveness, so an expired row that the sweep has not reached
+    // yet is never seen; writes are single statements (atomic on their own).
+    getData: `SELECT key, value, expires_at FROM ${s}.session_data WHERE namespace = $1 AND key = $2 AND expires_at > $3`,
+    setData: `
+      INSERT INTO ${s}.session_data (namespace, key, value, expires_at) VALUES ($1, $2, $3, $4)
+      ON CONFLICT (namespace, key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at`,
+    touchData: `UPDATE ${s}.session_data SET expires_at = $3 WHERE namespace = $1 AND key = $2 AND expires_at > $4`,
+    expireData: `DELETE FROM ${s}.session_data WHERE namespace = $1 AND key = $2 AND expires_at > $3`,
+    deleteData: `DELETE FROM ${s}.session_data WHERE namespace = $1 AND key = $2`,
+    listData: `SELECT key, value, expires_at FROM ${s}.session_data WHERE namespace = $1 AND expires_at > $2`,
+    countData: `SELECT count(*)::integer AS count FROM ${s}.session_data WHERE namespace = $1 AND expires_at > $2`,
+    clearData: `DELETE FROM ${s}.session_data WHERE namespace = $1`,
     ping: 'SELECT 1',
   };
   type Name = keyof typeof texts;

@@ -13,6 +13,7 @@ import session, { type SessionData } from 'express-session';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, MemoryStore, TesseraError } from '@tessera/core';
 import { RedisClusterServers, RedisServer, skipWithoutRedis } from '../../../redis/src/testing/redis-server.js';
+import { createTestDatabase } from '../../../postgres/src/testing/database.js';
 import { TesseraSessionStore, type TesseraSessionStoreOptions } from './tessera-session-store.js';
 
 declare module 'express-session' {
@@ -263,4 +264,12 @@ describe.skipIf(skip)('on a Redis Cluster', () => {
     await cluster?.stop();
   });
   runSessionStoreSuite('Redis Cluster', () => cluster.storeUrl);
+});
+
+const pg = await createTestDatabase('express_session');
+describe.skipIf(!pg)('on PostgreSQL', () => {
+  afterAll(async () => {
+    await pg?.drop();
+  });
+  runSessionStoreSuite('PostgreSQL', () => pg!.url);
 });
