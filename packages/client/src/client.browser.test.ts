@@ -184,6 +184,14 @@ describe.skipIf(!availability.run)('@tessera/client in Chromium against a real s
     // One events socket for the whole browser: the tabs elected a leader.
     expect(service.server.tessera.hub.socketCount).toBe(1);
 
+    // A 401 that is not about the token (a wrong password: a Bearer challenge without
+    // error="invalid_token", RFC 6750 §3) is the answer: no refresh, no retry.
+    const beforeWrong = service.refreshRequests.length;
+    const wrong = await tabs[2]!.evaluate(() => w().client.sessions.revokeOthers('not the password').then(() => 'ok', (e: { code?: string }) => e.code));
+    expect(wrong).toBe('invalid_credentials');
+    expect(service.refreshRequests.length - beforeWrong).toBe(0);
+    expect(eventsOfType('login.failed').length).toBe(1);
+
     // A tab opened now gets the session from the others, without a refresh.
     const late = await openTab(context, { refreshMargin: 1000 });
     expect(await status(late)).toBe('signed-in');

@@ -389,6 +389,18 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     }
   }
 
+  /**
+   * Whether a 401 is about the access token (so a refresh may help), per RFC 6750 §3: a Bearer
+   * challenge names `error="invalid_token"` when the token was the problem. A Bearer challenge without
+   * it (a wrong password on revoke-others, say) is not, and is answered as is. A 401 with no Bearer
+   * challenge at all comes from a server that does not say: one refresh is worth trying.
+   */
+  function tokenRejected(response: Response): boolean {
+    const challenge = response.headers.get('WWW-Authenticate');
+    if (!challenge || !/^\s*bearer\b/i.test(challenge)) return true;
+    return /\berror\s*=\s*"?invalid_token"?/i.test(challenge);
+  }
+
   async function authorizedFetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
     const attempt = (token: string | null) => {
       const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
@@ -397,7 +409,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     };
     const token = await getAccessToken();
     const response = await attempt(token);
-    if (response.status !== 401 || !token) return response;
+    if (response.status !== 401 || !token || !tokenRejected(response)) return response;
     // One refresh and one retry, never more: a second 401 is the answer.
     const fresh = await refresh(token).catch(() => undefined);
     return fresh ? attempt(fresh.accessToken) : response;
