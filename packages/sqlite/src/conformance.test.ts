@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSessionDataConformance, runStoreConformance } from '@tessera/core/conformance';
+import { afterAll } from 'vitest';
 import { SqliteStore } from './index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tessera-sqlite-conformance-'));
@@ -15,7 +16,6 @@ runStoreConformance({
   open: async () => new SqliteStore({ path: join(root, String(++opened), 'tessera.db'), ...intervals }),
   // Another handle on the same file, as another process would open it: revocations reach it by polling.
   reopen: async (store) => new SqliteStore({ path: (store as SqliteStore).path, ...intervals }),
-  cleanup: async () => rmSync(root, { recursive: true, force: true }),
   feedDelay: 2000,
 });
 
@@ -24,3 +24,6 @@ runSessionDataConformance({
   open: async () => new SqliteStore({ path: join(root, String(++opened), 'tessera.db'), ...intervals }),
   reopen: async (store) => new SqliteStore({ path: (store as SqliteStore).path, ...intervals }),
 });
+
+// After both suites: the second one opens stores under the same root.
+afterAll(() => rmSync(root, { recursive: true, force: true }));
