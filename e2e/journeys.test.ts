@@ -8,7 +8,7 @@
  * with TESSERA_SCREENSHOTS=update (so that an ordinary test run leaves the committed ones alone), to
  * a temporary folder otherwise.
  */
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,6 +55,7 @@ describe.skipIf(!availability.run).each(stores)('the shop and the dashboard in C
     await browser?.close();
     await service?.close();
     await limited?.close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
     expect(pageErrors).toEqual([]);
   });
 
@@ -230,10 +231,27 @@ describe.skipIf(!availability.run).each(stores)('the shop and the dashboard in C
     // Dan's sign-in is in the feed; picking him there looks him up.
     const signInEvent = dashboard.locator(`li.event[data-type="session.created"][data-sid="${onLaptop.sessionId}"]`);
     await signInEvent.getByRole('button').click();
-    expect(await dashboard.getByLabel('User id').inputValue()).toBe(userId);
+    const lookup = dashboard.getByLabel('Username or user id');
+    expect(await lookup.inputValue()).toBe(userId);
     const laptopRow = dashboard.locator(`tr[data-session="${onLaptop.sessionId}"]`);
     expect(await laptopRow.locator('td').first().textContent()).toContain('Dan’s laptop');
     expect(await dashboard.locator('table.sessions tbody tr').count()).toBe(2);
+    await dashboard.locator('.user-sessions h3 .username', { hasText: 'dan' }).waitFor(); // a built-in user: named
+    // The lookup takes a username too (the service normalises it), or an application's own user id.
+    await lookup.fill('someone-else');
+    await dashboard.getByRole('button', { name: 'Look up' }).click();
+    await dashboard.getByText('“someone-else” is not a built-in user’s name or id').waitFor();
+    await dashboard.getByText('No live sessions.').waitFor();
+    await lookup.fill('DAN');
+    await dashboard.getByRole('button', { name: 'Look up' }).click();
+    await dashboard.locator('.user-sessions h3 .username', { hasText: 'dan' }).waitFor();
+    expect(await dashboard.locator('.user-sessions h3 .user-id').textContent()).toBe(userId);
+    expect(await lookup.inputValue()).toBe('DAN');
+    await expect.poll(() => dashboard.locator('table.sessions tbody tr').count()).toBe(2);
+    // The signing keys with their times; exactly one signs now.
+    await dashboard.locator('.keys li[data-state="signing"]').waitFor();
+    expect(await dashboard.locator('.keys li[data-state="signing"] .pill').textContent()).toBe('signs now');
+    expect(await dashboard.locator('.keys li[data-state="signing"] dt').allTextContents()).toEqual(['Published', 'Signs from', 'Retires', 'Leaves JWKS']);
 
     // One session.
     await laptopRow.getByRole('button', { name: 'Revoke the session on Dan’s laptop' }).click();
