@@ -7,6 +7,7 @@ import { MemoryStore } from '@tessera/core';
 import { buildServer, type TesseraServer } from '@tessera/server';
 import { AdminApiError, createAdminApi, keyProblem, type StoredEvent } from './admin-api';
 import { followEvents } from './event-feed';
+import { describeKeys } from './keys';
 
 const KEY = 'dashboard-test-admin-key-0123456789abcdef';
 
@@ -48,10 +49,40 @@ describe('the admin API, as the dashboard calls it', () => {
     expect(missing).toMatchObject({ code: 'not_found', status: 404 });
   });
 
-  it('lists the published signing keys', async () => {
-    const keys = await createAdminApi(KEY, origin).signingKeys();
-    expect(keys.length).toBeGreaterThan(0);
-    expect(keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA' });
+  it('looks a built-in user up by username or id; null for neither', async () => {
+    const api = createAdminApi(KEY, origin);
+    const created = await server.tessera.users.create('Grace', 'graces long passphrase');
+    const grace = { id: created.id, username: 'grace', createdAt: created.createdAt };
+    expect(await api.user('grace')).toEqual(grace);
+    expect(await api.user('GRACE')).toEqual(grace);
+    expect(await api.user(created.id)).toEqual(grace);
+    expect(await api.user('nobody')).toBeNull();
+    expect(await api.user('usr_lookup')).toBeNull(); // an application's own user id: not a built-in user
+    const refused = await createAdminApi('not-the-key', origin).user('grace').catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 'unauthorized', status: 401 });
+  });
+
+  it('reads the signing keys with their times, and tells which one signs now', async () => {
+    const api = createAdminApi(KEY, origin);
+    const before = await api.keys();
+    expect(before.keys).toHaveLength(1);
+    expect(describeKeys(before).map((k) => k.state)).toEqual(['signing']);
+    const jwks = (await (await fetch(`${origin}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+    expect(before.keys.map((k) => k.kid)).toEqual(jwks.keys.map((k) => k.kid));
+
+    const next = await server.tessera.engine.rotateKeys();
+    const after = await api.keys();
+    expect(Math.abs(after.now - Date.now())).toBeLessThan(5000);
+    const shown = describeKeys(after);
+    expect(shown.map((k) => [k.kid, k.state])).toEqual([
+      [next, 'published'],
+      [before.keys[0]!.kid, 'signing'],
+    ]);
+    expect(shown[0]).toMatchObject({ retiresAt: null, expiresAt: null });
+    expect(shown[0]!.createdAt).toBeLessThanOrEqual(after.now);
+    expect(shown[0]!.activatesAt - shown[0]!.createdAt).toBe(10 * 60_000);
+    expect(shown[1]!.retiresAt).toBe(shown[0]!.activatesAt);
+    expect(JSON.stringify(after)).not.toMatch(/"(d|x)"/);
   });
 
   it('follows the event log page by page, then live', async () => {

@@ -1,6 +1,6 @@
 /**
  * The admin API of a Tessera service (`Authorization: Bearer <admin key>`), as the dashboard uses
- * it: nothing but the endpoints of the contract (DESIGN.md, "Admin endpoints"), plus the public JWKS.
+ * it: nothing but the endpoints of the contract (DESIGN.md, "Admin endpoints").
  *
  * The key lives in this tab's memory and in `sessionStorage` (so a reload keeps it and closing the
  * tab forgets it), never in `localStorage`, which every tab and every later visit would share.
@@ -30,12 +30,31 @@ export interface StoredEvent {
   reason?: string;
 }
 
-export interface PublicKey {
+/** A built-in user (`GET /v1/admin/users/:usernameOrId`): never a password hash. */
+export interface BuiltInUser {
+  id: string;
+  username: string;
+  createdAt: number;
+}
+
+/** A signing key's times (`GET /v1/admin/keys`), ms since the epoch; no key material. */
+export interface SigningKey {
   kid: string;
-  kty: string;
-  crv?: string;
-  alg?: string;
-  use?: string;
+  /** Published in JWKS. */
+  createdAt: number;
+  /** Signs from. */
+  activatesAt: number;
+  /** Signs no more from; null while no newer key replaces it. */
+  retiresAt: number | null;
+  /** Leaves JWKS; null while it is not retired. */
+  expiresAt: number | null;
+}
+
+export interface KeySet {
+  /** Newest first. */
+  keys: SigningKey[];
+  /** The service's clock when it answered. */
+  now: number;
 }
 
 /** A refusal of the service, by its stable `error.code` (or `network_error`). */
@@ -53,22 +72,24 @@ export class AdminApiError extends Error {
 export interface AdminApi {
   /** Checks the key: resolves when the service accepts it. */
   check(): Promise<void>;
+  /** A built-in user by username (the service normalises it) or else by id; null when neither matches. */
+  user(usernameOrId: string): Promise<BuiltInUser | null>;
   userSessions(userId: string): Promise<SessionView[]>;
   revokeSession(sessionId: string): Promise<void>;
   revokeUser(userId: string): Promise<number>;
   /** The event log, oldest first, after the cursor (`id` of the last event read). */
   events(after: string | null, limit: number): Promise<StoredEvent[]>;
-  /** The published signing keys (the public JWKS document). */
-  signingKeys(): Promise<PublicKey[]>;
+  /** The signing keys with their times, and the service's clock. */
+  keys(): Promise<KeySet>;
 }
 
 export function createAdminApi(key: string, base = ''): AdminApi {
-  async function call<T>(method: string, path: string, authenticated = true): Promise<T> {
+  async function call<T>(method: string, path: string): Promise<T> {
     let response: Response;
     try {
       response = await fetch(base + path, {
         method,
-        headers: authenticated ? { Authorization: `Bearer ${key}` } : {},
+        headers: { Authorization: `Bearer ${key}` },
         credentials: 'omit',
         cache: 'no-store',
       });
@@ -82,11 +103,19 @@ export function createAdminApi(key: string, base = ''): AdminApi {
   const id = (value: string) => encodeURIComponent(value);
   return {
     check: async () => void (await call('GET', '/v1/admin/events?limit=1')),
+    async user(usernameOrId) {
+      try {
+        return await call<BuiltInUser>('GET', `/v1/admin/users/${id(usernameOrId)}`);
+      } catch (error) {
+        if (error instanceof AdminApiError && error.status === 404 && error.code === 'not_found') return null;
+        throw error;
+      }
+    },
     userSessions: async (userId) => (await call<{ sessions: SessionView[] }>('GET', `/v1/admin/users/${id(userId)}/sessions`)).sessions,
     revokeSession: async (sessionId) => void (await call('DELETE', `/v1/admin/sessions/${id(sessionId)}`)),
     revokeUser: async (userId) => (await call<{ revoked: number }>('DELETE', `/v1/admin/users/${id(userId)}/sessions`)).revoked,
     events: async (after, limit) => (await call<{ events: StoredEvent[] }>('GET', `/v1/admin/events?limit=${limit}${after ? `&after=${id(after)}` : ''}`)).events,
-    signingKeys: async () => (await call<{ keys: PublicKey[] }>('GET', '/.well-known/jwks.json', false)).keys,
+    keys: () => call<KeySet>('GET', '/v1/admin/keys'),
   };
 }
 

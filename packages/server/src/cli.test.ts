@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from './config.js';
-import { json, serve, tessera, type ServeProcess } from './testing/processes.js';
+import { json, printedAdminKey, serve, tessera, type ServeProcess } from './testing/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
 const running: ServeProcess[] = [];
@@ -75,6 +75,8 @@ describe('tessera serve: configuration', () => {
       const result = await tessera(['serve'], { env });
       expect(result.code).toBe(2);
       expect(result.stderr).toContain(`${missing}: is required when NODE_ENV=production`);
+      // Production never falls back to a generated admin key.
+      expect(result.stdout).not.toContain('admin key');
     }
   }, 60_000);
 
@@ -83,6 +85,8 @@ describe('tessera serve: configuration', () => {
     const p = await serve({ env: { ...PRODUCTION, TESSERA_STORE: store } });
     running.push(p);
     expect(p.stdout()).not.toContain('demo');
+    expect(await printedAdminKey(p, 500)).toBeNull();
+    expect((await json(`${p.url}/v1/admin/keys`, { token: PRODUCTION.TESSERA_ADMIN_KEY })).status).toBe(200);
     expect((await json(`${p.url}/readyz`)).status).toBe(200);
     expect((await json(`${p.url}/v1/admin/users/x/sessions`, { token: PRODUCTION.TESSERA_ADMIN_KEY })).status).toBe(200);
     expect(await p.stop()).toEqual({ code: 0, signal: null });
@@ -108,18 +112,48 @@ describe('tessera serve: first start', () => {
     expect(jwks.body.keys).toHaveLength(1);
     const login = await json(`${first.url}/v1/auth/login`, { body: { username: 'demo', password, transport: 'header' } });
     expect(login.status).toBe(200);
+
+    // No TESSERA_ADMIN_KEY in development: a key for this run (256 random bits, base64url), printed
+    // once, just after the URLs; the admin API (and so the dashboard) works with it.
+    const adminKey = (await printedAdminKey(first))!;
+    expect(adminKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(first.stdout().split(adminKey)).toHaveLength(2);
+    expect(first.stdout()).toMatch(new RegExp(`^Tessera is listening on .*\n(  the .*\n)*  admin key: +${adminKey} `, 'm'));
+    expect(first.stderr()).not.toContain(adminKey);
+    const keys = await json(`${first.url}/v1/admin/keys`, { token: adminKey });
+    expect(keys.status).toBe(200);
+    expect(keys.body.keys.map((k: any) => k.kid)).toEqual([jwks.body.keys[0].kid]);
+    expect((await json(`${first.url}/v1/admin/keys`)).status).toBe(401);
+    expect((await json(`${first.url}/v1/admin/keys`, { token: `${adminKey}x` })).status).toBe(401);
     expect(await first.stop()).toEqual({ code: 0, signal: null });
 
     // The second start finds the user and the key: nothing is created or printed again.
     const second = await serve({ cwd });
     running.push(second);
     expect(second.stdout()).not.toContain('demo');
+    // A new admin key for each run: the last run's is refused.
+    const secondKey = (await printedAdminKey(second))!;
+    expect(secondKey).not.toBe(adminKey);
+    expect((await json(`${second.url}/v1/admin/keys`, { token: adminKey })).status).toBe(401);
+    expect((await json(`${second.url}/v1/admin/keys`, { token: secondKey })).status).toBe(200);
     expect((await json(`${second.url}/.well-known/jwks.json`)).body).toEqual(jwks.body);
     const again = await json(`${second.url}/v1/auth/login`, { body: { username: 'demo', password, transport: 'header' } });
     expect(again.status).toBe(200);
     expect((await json(`${second.url}/v1/sessions`, { token: login.body.accessToken })).status).toBe(200);
     expect(await second.stop()).toEqual({ code: 0, signal: null });
   }, 90_000);
+});
+
+describe('tessera serve: a configured admin key in development', () => {
+  it('is the one used: none is generated or printed', async () => {
+    const configured = 'development-admin-key-0123456789abcdef';
+    const p = await serve({ env: { TESSERA_STORE: 'memory:', TESSERA_ADMIN_KEY: configured } });
+    running.push(p);
+    expect(await printedAdminKey(p, 500)).toBeNull();
+    expect(p.stdout()).not.toContain(configured);
+    expect((await json(`${p.url}/v1/admin/keys`, { token: configured })).status).toBe(200);
+    expect(await p.stop()).toEqual({ code: 0, signal: null });
+  }, 60_000);
 });
 
 describe('tessera serve: graceful shutdown', () => {
@@ -168,6 +202,9 @@ describe('tessera users / sessions / keys on a store', () => {
 
     const sessions = await tessera(['sessions', 'list', 'frank', '--json'], { env });
     expect(JSON.parse(sessions.stdout).map((s: any) => s.sid).sort()).toEqual([a.body.session.id, b.body.session.id].sort());
+    // <user> is a username (normalised) or else a user id: the lookup of GET /v1/admin/users/:usernameOrId.
+    const frankId = /\(id (usr_[\w-]+)\)/.exec(added.stdout)![1]!;
+    for (const user of ['FRANK', frankId]) expect((await tessera(['sessions', 'list', user, '--json'], { env })).stdout).toBe(sessions.stdout);
     const revoke = await tessera(['sessions', 'revoke', a.body.session.id], { env });
     expect(revoke.stdout.trim()).toBe(`revoked ${a.body.session.id}`);
     // The server is another process: it hears of the revocation through the store's feed.
@@ -180,14 +217,26 @@ describe('tessera users / sessions / keys on a store', () => {
     const before = JSON.parse(keys.stdout);
     expect(before).toHaveLength(1);
     expect(keys.stdout).not.toMatch(/"d":/);
+    // The same facts as the admin API's (and so the dashboard's), with no key material.
+    const adminKey = (await printedAdminKey(p))!;
+    const served = await json(`${p.url}/v1/admin/keys`, { token: adminKey });
+    expect(before).toEqual(served.body.keys);
+    expect(Object.keys(before[0])).toEqual(['kid', 'createdAt', 'activatesAt', 'retiresAt', 'expiresAt']);
     const rotated = await tessera(['keys', 'rotate'], { env });
     expect(rotated.stdout).toMatch(/published key \S+; it signs in 10 minutes/);
     const now = await tessera(['keys', 'rotate', '--now'], { env });
     expect(now.stdout).toMatch(/it signs now/);
     const human = await tessera(['keys', 'list'], { env });
-    expect(human.stdout.trim().split('\n')).toHaveLength(3);
-    expect(human.stdout).toContain('signing');
-    expect(human.stdout).toContain('retired');
+    const lines = human.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    // Oldest first (by when they sign from): the first key, retired; the --now key, signing; the key
+    // published to sign in 10 minutes, retired by the --now rotation before it ever signed.
+    const after = JSON.parse((await tessera(['keys', 'list', '--json'], { env })).stdout);
+    expect(lines.map((line) => line.split(/\s+/)[0])).toEqual(after.map((k: any) => k.kid));
+    expect(after.map((k: any) => k.kid)).toEqual([before[0].kid, /published key (\S+);/.exec(now.stdout)![1], /published key (\S+);/.exec(rotated.stdout)![1]]);
+    expect(lines[0]).toMatch(/ retired \(verifies only\) +published \S+Z {2}signs from \S+Z {2}retires \S+Z {2}leaves JWKS \S+Z$/);
+    expect(lines[1]).toMatch(/ signing +published \S+Z {2}signs from \S+Z {2}retires - {2}leaves JWKS -$/);
+    expect(lines[2]).toMatch(/ retired \(verifies only\) +published \S+Z {2}signs from \S+Z {2}retires \S+Z {2}leaves JWKS \S+Z$/);
 
     const removed = await tessera(['users', 'remove', 'gina'], { env });
     expect(removed.stdout.trim()).toBe('removed user gina; revoked 0 session(s)');

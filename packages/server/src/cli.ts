@@ -42,8 +42,10 @@ const HELP: Record<string, string> = {
   serve: `Usage: tessera serve [--port <n>] [--host <h>]
 
 Starts the service. On a first development start it creates the first signing key and a demo user
-whose random password is printed once. With NODE_ENV=production it refuses to start without
-TESSERA_ADMIN_KEY, TESSERA_ISSUER and TESSERA_ALLOWED_ORIGINS, and creates no demo user.
+whose random password is printed once. In development without TESSERA_ADMIN_KEY it generates an
+admin key for this run and prints it once, next to the dashboard's URL. With NODE_ENV=production it
+refuses to start without TESSERA_ADMIN_KEY, TESSERA_ISSUER and TESSERA_ALLOWED_ORIGINS, and creates
+no demo user.
 SIGTERM/SIGINT stop it gracefully (in-flight requests finish, the store is closed).
 
 Settings (environment variable / config-file key):
@@ -66,6 +68,8 @@ Durations are written 90s, 10m, 7d. Lists (origins, audiences) are comma-separat
 `,
   keys: `Usage:
   tessera keys list [--json]
+      Each key, oldest first: its state (signing, published, retired), when it was published, when it
+      signs from, when it retires and when it leaves JWKS (the facts of GET /v1/admin/keys).
   tessera keys rotate [--now]
       Publishes a new Ed25519 signing key. It signs after the publish lead (10 minutes), so that remote
       verifiers fetch it first; --now makes it sign at once (tokens signed by it may be refused by
@@ -255,13 +259,28 @@ async function admin(command: string, rest: string[], args: Parsed, config: Serv
         return 0;
       }
       case 'keys list': {
+        // The facts of GET /v1/admin/keys (and of the dashboard's keys panel), oldest first.
         const now = engine.clock.now();
-        const keys = engine.keys.list().sort((a, b) => a.activatesAt - b.activatesAt);
-        if (json) out(JSON.stringify(keys.map(({ publicJwk: _jwk, ...rest }) => rest)));
+        const keys = engine.keys
+          .list()
+          .map(({ kid, createdAt, activatesAt, retiresAt, expiresAt }) => ({ kid, createdAt, activatesAt, retiresAt, expiresAt }))
+          .sort((a, b) => a.activatesAt - b.activatesAt || (a.kid < b.kid ? 1 : -1));
+        if (json) out(JSON.stringify(keys));
         else {
+          const signing = signingKid(keys, now);
           for (const k of keys) {
-            const state = k.activatesAt > now ? 'published (not signing yet)' : k.retiresAt !== null && k.retiresAt <= now ? 'retired (verifies only)' : 'signing';
-            out(`${k.kid}  ${state.padEnd(28)} created ${iso(k.createdAt)}  signs from ${iso(k.activatesAt)}${k.expiresAt ? `  leaves JWKS ${iso(k.expiresAt)}` : ''}`);
+            const state =
+              k.kid === signing
+                ? 'signing'
+                : k.expiresAt !== null && k.expiresAt <= now
+                  ? 'expired (left JWKS)'
+                  : (k.retiresAt === null || now < k.retiresAt) && k.activatesAt > now
+                    ? 'published (not signing yet)'
+                    : 'retired (verifies only)';
+            out(
+              `${k.kid}  ${state.padEnd(28)} published ${iso(k.createdAt)}  signs from ${iso(k.activatesAt)}` +
+                `  retires ${k.retiresAt === null ? '-' : iso(k.retiresAt)}  leaves JWKS ${k.expiresAt === null ? '-' : iso(k.expiresAt)}`,
+            );
           }
         }
         return 0;
@@ -277,6 +296,13 @@ async function admin(command: string, rest: string[], args: Parsed, config: Serv
   } finally {
     await engine.close();
   }
+}
+
+/** The key that signs at `now`, by the engine's rule (KeyRing.signingKey): the newest active one not retired. */
+function signingKid(keys: { kid: string; activatesAt: number; retiresAt: number | null }[], now: number): string | undefined {
+  return [...keys]
+    .sort((a, b) => b.activatesAt - a.activatesAt || (a.kid < b.kid ? -1 : 1))
+    .find((k) => k.activatesAt <= now && (k.retiresAt === null || now < k.retiresAt))?.kid;
 }
 
 function iso(ms: number): string {

@@ -1,12 +1,15 @@
 /**
  * What the service logs never contains a credential: access or refresh token, refresh secret,
  * password, cookie, admin key (OWASP Logging Cheat Sheet). The logs are captured at `trace`, the most
- * verbose level, through a whole session lifecycle, and searched for every secret that went by.
+ * verbose level, through a whole session lifecycle, and searched for every secret that went by; and
+ * the admin key a development `tessera serve` generates is in exactly one line of its output: the
+ * startup print that shows it.
  */
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '@tessera/core';
 import { ADMIN_KEY, COOKIE_REQUEST_HEADERS, PASSWORD, login, openEvents, startTestServer, type TestServer } from './testing/helpers.js';
+import { json, printedAdminKey, serve, type ServeProcess } from './testing/processes.js';
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const TRACEPARENT = `00-${TRACE_ID}-b7ad6b7169203331-01`;
@@ -79,4 +82,39 @@ describe('logs', () => {
     expect(traced.some((l) => l.msg === 'incoming request')).toBe(true);
     expect(traced.some((l) => l.msg === 'request completed')).toBe(true);
   });
+});
+
+describe('logs of tessera serve with a generated admin key', () => {
+  let p: ServeProcess | undefined;
+  afterEach(async () => {
+    await p?.stop('SIGKILL');
+  });
+
+  it('the key is printed once, at startup, and is in no log line, whatever the requests', async () => {
+    p = await serve({ env: { TESSERA_STORE: 'memory:', TESSERA_LOG_LEVEL: 'trace', TESSERA_DEMO_USER: 'false' } });
+    const key = (await printedAdminKey(p))!;
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const wrong = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
+    // The key as a credential (right, wrong, in another scheme), and pasted where a token goes.
+    for (const authorization of [`Bearer ${key}`, `Bearer ${wrong}`, `bearer  ${key}`, `Basic ${key}`, key]) {
+      const headers = { authorization, traceparent: TRACEPARENT };
+      await json(`${p.url}/v1/admin/keys`, { headers });
+      await json(`${p.url}/v1/admin/users/ivy`, { headers });
+      await json(`${p.url}/v1/admin/users`, { headers, body: { username: 'ivy', password: 'ivys long passphrase' } });
+      await json(`${p.url}/v1/admin/sessions`, { headers, body: { userId: 'ext-1' } });
+      await json(`${p.url}/v1/admin/introspect`, { headers, body: { token: key } });
+      await json(`${p.url}/v1/admin/users/ext-1/sessions`, { headers, body: { unexpected: true } });
+      await json(`${p.url}/v1/sessions`, { headers });
+    }
+    await json(`${p.url}/v1/auth/refresh`, { body: { refreshToken: key } });
+    expect((await json(`${p.url}/v1/admin/keys`, { token: key })).status).toBe(200);
+    expect(await p.stop()).toEqual({ code: 0, signal: null });
+
+    const lines = `${p.stdout()}\n${p.stderr()}`.split('\n').filter(Boolean);
+    p = undefined;
+    expect(lines.filter((line) => line.startsWith('{')).length).toBeGreaterThan(40); // trace logs of every request
+    expect(lines.some((line) => line.includes(TRACE_ID))).toBe(true);
+    const showing = lines.filter((line) => line.includes(key) || line.includes(key.slice(0, 16)) || line.includes(key.slice(-16)));
+    expect(showing).toEqual([expect.stringMatching(new RegExp(`^  admin key: +${key} `))]);
+  }, 60_000);
 });

@@ -146,6 +146,15 @@ export const userIdParams = {
   properties: { userId: { type: 'string', minLength: 1, maxLength: 256 } },
 } as const;
 
+export const usernameOrIdParams = {
+  type: 'object',
+  required: ['usernameOrId'],
+  additionalProperties: false,
+  properties: {
+    usernameOrId: { type: 'string', minLength: 1, maxLength: 256, description: 'a username (normalised: NFKC, lower case), else a user id' },
+  },
+} as const;
+
 export const adminCreateSessionBody = {
   type: 'object',
   required: ['userId'],
@@ -250,6 +259,30 @@ export const revocationsResponse = {
   required: ['revocations', 'now'],
   additionalProperties: false,
   properties: { revocations: { type: 'array', items: revocationEntry }, now: ms },
+} as const;
+
+/** A signing key as the admin API shows it: its times, never a key part (public or private). */
+export const signingKey = {
+  type: 'object',
+  required: ['kid', 'createdAt', 'activatesAt', 'retiresAt', 'expiresAt'],
+  additionalProperties: false,
+  properties: {
+    kid: { type: 'string', description: 'RFC 7638 thumbprint; the `kid` of JWKS and of token headers' },
+    createdAt: { ...ms, description: 'published in JWKS (ms since the epoch)' },
+    activatesAt: { ...ms, description: 'signs from (ms since the epoch)' },
+    retiresAt: { type: ['integer', 'null'], minimum: 0, description: 'signs no more from (ms since the epoch); null while no newer key replaces it' },
+    expiresAt: { type: ['integer', 'null'], minimum: 0, description: 'leaves JWKS at (ms since the epoch); null while it is not retired' },
+  },
+} as const;
+
+export const keysResponse = {
+  type: 'object',
+  required: ['keys', 'now'],
+  additionalProperties: false,
+  properties: {
+    keys: { type: 'array', items: signingKey, description: 'newest first (by activatesAt)' },
+    now: { ...ms, description: "the service's clock: the key that signs now is the newest one with activatesAt ≤ now < retiresAt (or no retiresAt)" },
+  },
 } as const;
 
 export const jwksResponse = {

@@ -1,8 +1,9 @@
 /**
  * `tessera serve`: opens the configured store, builds the service, creates the demo user on a first
- * development start, serves the built shop and dashboard, listens, and shuts down gracefully on
- * SIGTERM/SIGINT.
+ * development start, generates an admin key for a development run that has none, serves the built
+ * shop and dashboard, listens, and shuts down gracefully on SIGTERM/SIGINT.
  */
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { loadBuiltApps, serveBuiltApps, type BuiltApp } from './built-apps.js';
 import { buildServer, type TesseraServer } from './server.js';
@@ -19,7 +20,17 @@ export interface RunningService {
 
 export const DEMO_USERNAME = 'demo';
 
+/** An admin key for one development run: 256 bits from the CSPRNG, base64url (43 characters). */
+export function generateAdminKey(): string {
+  return randomBytes(32).toString('base64url');
+}
+
 export async function startService(config: ServiceConfig, print: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<RunningService> {
+  // Development without a configured key: one for this run, so that the dashboard works out of the
+  // box. It is printed once below and never logged (the logger redacts `adminKey`, and nothing passes
+  // it to a log line). Production never gets here without a key (config.ts refuses to start).
+  const generatedAdminKey = config.adminKey === null && !config.production ? generateAdminKey() : null;
+  const adminKey = config.adminKey ?? generatedAdminKey;
   const store = await openStore(config.store);
   let app: TesseraServer;
   try {
@@ -28,7 +39,7 @@ export async function startService(config: ServiceConfig, print: (line: string) 
       issuer: config.issuer,
       audience: config.audience.length === 1 ? config.audience[0]! : config.audience,
       policy: config.policy,
-      adminKey: config.adminKey,
+      adminKey,
       allowedOrigins: config.allowedOrigins,
       trustProxy: config.trustProxy,
       loginLimits: config.loginLimits,
@@ -50,10 +61,13 @@ export async function startService(config: ServiceConfig, print: (line: string) 
     throw error;
   }
   const url = listenUrl(app, config.host);
-  app.log.info({ url, store: redactUrl(config.store), issuer: config.issuer, apps: apps.map((built) => built.mount) }, 'tessera is listening');
+  const adminApi = generatedAdminKey ? 'on, key generated for this run' : adminKey ? 'on' : 'off';
+  app.log.info({ url, store: redactUrl(config.store), issuer: config.issuer, apps: apps.map((built) => built.mount), adminApi }, 'tessera is listening');
   print(`Tessera is listening on ${url} (store ${redactUrl(config.store)})`);
   if (apps.some((built) => built.name === '@tessera/shop')) print(`  the shop:             ${url}/`);
-  if (apps.some((built) => built.name === '@tessera/admin')) print(`  the admin dashboard:  ${url}/admin/${config.adminKey ? '' : ' (set TESSERA_ADMIN_KEY to use it)'}`);
+  if (apps.some((built) => built.name === '@tessera/admin')) print(`  the admin dashboard:  ${url}/admin/${adminKey ? '' : ' (set TESSERA_ADMIN_KEY to use it)'}`);
+  // The one place the generated key is ever written, like the demo user's password: shown once.
+  if (generatedAdminKey) print(`  admin key:            ${generatedAdminKey}   (generated for this run only; set TESSERA_ADMIN_KEY to keep one)`);
   return { app, url, close: () => app.close() };
 }
 

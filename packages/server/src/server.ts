@@ -13,6 +13,7 @@ import { TesseraError, type Clock, type EngineOptions, type PolicyInput, type Se
 import { clientErrorHandler } from './contract-errors.js';
 import { fastifyApiPlugin, fastifyRequest, sendResponse } from './fastify-api.js';
 import { createHttpApi, type HttpApi } from './http/api.js';
+import { MAX_PARAM_LENGTH } from './http/route.js';
 import type { LoginLimits } from './login-throttle.js';
 import type { ScryptParams } from './password-hash.js';
 import { traceIdOf, type Service } from './service.js';
@@ -94,6 +95,10 @@ export async function buildServer(options: ServerOptions): Promise<TesseraServer
     // Fastify accepts a hop count at run time (proxy-addr), though its types omit it.
     trustProxy: (options.trustProxy ?? false) as FastifyServerOptions['trustProxy'],
     http: { maxHeaderSize: options.maxHeaderSize ?? 16 * 1024 },
+    // Path parameters are the core's to judge (its router and the route schemas answer with the
+    // contract's codes): Fastify's own limit (100 characters, then a bare 414) must not come first,
+    // or a 128-character username could not be looked up.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Fastify's own 503-while-closing answers outside the contract; the API does it instead.
     return503OnClosing: false,
     clientErrorHandler,

@@ -118,15 +118,20 @@ export class UserDirectory {
     return this.#store.setPasswordHash(id, await hashPassword(password, this.#params), this.#clock.now());
   }
 
-  /** A user by username (normalised here) or by id. */
+  /**
+   * A user by username (normalised here) first, else by id: the lookup of the CLI's `users remove`,
+   * `sessions list|revoke-user` and of `GET /v1/admin/users/:usernameOrId`. A text that cannot be a
+   * username is only looked up as an id; store failures are not "no such user", they propagate.
+   */
   async find(usernameOrId: string): Promise<UserRecord | null> {
-    const byId = await this.#store.getUser(usernameOrId);
-    if (byId) return byId;
+    let username: string | null;
     try {
-      return await this.#store.getUserByUsername(checkUsername(usernameOrId));
+      username = checkUsername(usernameOrId);
     } catch {
-      return null;
+      username = null;
     }
+    const byName = username === null ? null : await this.#store.getUserByUsername(username);
+    return byName ?? (await this.#store.getUser(usernameOrId));
   }
 
   list(): Promise<UserRecord[]> {

@@ -156,7 +156,8 @@ export class Router {
   }
 }
 
-const MAX_PARAM_LENGTH = 300;
+/** The longest path parameter the router matches, as received (percent-encoded); longer ones are 404. */
+export const MAX_PARAM_LENGTH = 300;
 
 function matchSegments(pattern: string[], actual: string[]): Record<string, string> | null {
   if (pattern.length !== actual.length) return null;

@@ -26,6 +26,7 @@ import {
   eventsResponse,
   introspectBody,
   introspectResponse,
+  keysResponse,
   revocationsQuery,
   revocationsResponse,
   revokedCount,
@@ -34,6 +35,7 @@ import {
   tokenResponse as tokenResponseSchema,
   userIdParams,
   userResponse,
+  usernameOrIdParams,
 } from '../schemas.js';
 import { bearerToken, requestContext, tokenResponse, type Service } from '../service.js';
 import type { Transport } from '../transport.js';
@@ -203,6 +205,42 @@ export function adminRoutes(service: Service, adminKey: string): { routes: Route
     },
   });
 
+  const user = route<undefined, { usernameOrId: string }>({
+    method: 'GET',
+    url: '/v1/admin/users/:usernameOrId',
+    schema: {
+      tags: ['admin'],
+      summary: 'A built-in user, by username (normalised: NFKC, lower case) or else by id; 404 `not_found` when neither matches',
+      security,
+      params: usernameOrIdParams,
+      response: { 200: userResponse, ...errorResponses },
+    },
+    async handler(request) {
+      const found = await users.find(request.params.usernameOrId);
+      if (!found) throw new TesseraError('not_found', 'no such user');
+      // Picked field by field: the password hash never leaves the store (the schema is closed too).
+      return { id: found.id, username: found.username, createdAt: found.createdAt };
+    },
+  });
+
+  const keys = route<undefined>({
+    method: 'GET',
+    url: '/v1/admin/keys',
+    schema: {
+      tags: ['admin'],
+      summary: 'The signing keys with their times (published, signs from, retires, leaves JWKS), newest first; no key material',
+      security,
+      response: { 200: keysResponse, ...errorResponses },
+    },
+    handler() {
+      const list = engine.keys
+        .list()
+        .map(({ kid, createdAt, activatesAt, retiresAt, expiresAt }) => ({ kid, createdAt, activatesAt, retiresAt, expiresAt }))
+        .sort((a, b) => b.activatesAt - a.activatesAt || (a.kid < b.kid ? -1 : 1));
+      return { keys: list, now: clock.now() };
+    },
+  });
+
   const revocations = route<undefined, Record<string, string>, { after?: string }>({
     method: 'GET',
     url: '/v1/admin/revocations',
@@ -280,7 +318,7 @@ export function adminRoutes(service: Service, adminKey: string): { routes: Route
     },
   });
 
-  const routes: Route[] = [createSession, userSessions, revokeSession, revokeUser, introspect, events, createUser, revocations, revocationStream];
+  const routes: Route[] = [createSession, userSessions, revokeSession, revokeUser, introspect, events, createUser, user, keys, revocations, revocationStream];
   for (const r of routes) r.onRequest = [checkAdminKey, ...(r.onRequest ?? [])];
   return {
     routes,

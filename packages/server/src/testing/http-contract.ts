@@ -708,6 +708,8 @@ export function runHttpContract(target: HttpContractTarget): void {
           ['POST', '/v1/admin/introspect'],
           ['GET', '/v1/admin/events'],
           ['POST', '/v1/admin/users'],
+          ['GET', '/v1/admin/users/u1'],
+          ['GET', '/v1/admin/keys'],
           ['GET', '/v1/admin/revocations'],
           ['GET', '/v1/admin/revocations/stream'],
         ];
@@ -804,6 +806,76 @@ export function runHttpContract(target: HttpContractTarget): void {
         expect(session.body.session.id).toBe(session.sid);
         const stored = await s.store.getUserByUsername('carol');
         expect(stored!.passwordHash).toMatch(/^\$scrypt\$ln=\d+,r=8,p=1\$/);
+      });
+
+      it('looks a built-in user up by username (normalised) or else by id; 404 not_found; never the password hash', async () => {
+        const s = await start();
+        const id = await s.user('Carol');
+        const carol = { id, username: 'carol', createdAt: s.clock.now() };
+        for (const key of ['carol', 'CAROL', encodeURIComponent('ＣＡＲＯＬ'), encodeURIComponent(id)]) {
+          const found = await s.call({ method: 'GET', url: `/v1/admin/users/${key}`, token: ADMIN_KEY });
+          expect({ key, status: found.status }).toEqual({ key, status: 200 });
+          expect(found.body).toEqual(carol);
+          expect(Object.keys(found.body)).toEqual(['id', 'username', 'createdAt']);
+          expect(found.headers['cache-control']).toBe('no-store');
+          expect(found.text).not.toMatch(/scrypt|passwordHash/);
+        }
+        // Ids are exact (not case-folded); a text that cannot be a username is only tried as an id.
+        for (const key of ['nobody', 'usr_nobody', encodeURIComponent('car ol'), ...(id.toLowerCase() === id ? [] : [id.toLowerCase()])]) {
+          expectError(await s.call({ method: 'GET', url: `/v1/admin/users/${key}`, token: ADMIN_KEY }), 404, 'not_found');
+        }
+
+        // The username wins over the id: "zed" is the user named zed, not the user whose id is "zed".
+        const now = s.clock.now();
+        await s.store.createUser({ id: 'zed', username: 'yan', passwordHash: '$scrypt$ln=10,r=8,p=1$c2FsdA$a2V5', createdAt: now, updatedAt: now });
+        const zedId = await s.user('zed');
+        expect((await s.call({ method: 'GET', url: '/v1/admin/users/zed', token: ADMIN_KEY })).body).toEqual({ id: zedId, username: 'zed', createdAt: now });
+        expect((await s.call({ method: 'GET', url: '/v1/admin/users/yan', token: ADMIN_KEY })).body).toEqual({ id: 'zed', username: 'yan', createdAt: now });
+      });
+
+      it('keys: the times of every key (published, signs from, retires, leaves JWKS), newest first, never a key part', async () => {
+        const s = await start();
+        const first = await s.call({ method: 'GET', url: '/v1/admin/keys', token: ADMIN_KEY });
+        expect(first.status).toBe(200);
+        expect(first.headers['cache-control']).toBe('no-store');
+        expect(first.body.now).toBe(s.clock.now());
+        expect(first.body.keys).toHaveLength(1);
+        const [only] = first.body.keys;
+        expect(Object.keys(only)).toEqual(['kid', 'createdAt', 'activatesAt', 'retiresAt', 'expiresAt']);
+        expect(only).toMatchObject({ retiresAt: null, expiresAt: null });
+        expect(only.activatesAt).toBeLessThanOrEqual(first.body.now);
+
+        // A rotation publishes the next key at once; it signs after the publish lead, and the old key
+        // retires then and leaves JWKS once every token it signed has expired.
+        const nextKid = await s.engine.rotateKeys();
+        const rotatedAt = s.clock.now();
+        const rotated = await s.call({ method: 'GET', url: '/v1/admin/keys', token: ADMIN_KEY });
+        const [next, old] = rotated.body.keys;
+        expect(rotated.body.keys).toHaveLength(2);
+        expect(next).toEqual({ kid: nextKid, createdAt: rotatedAt, activatesAt: rotatedAt + 10 * 60_000, retiresAt: null, expiresAt: null });
+        expect(old).toEqual({ ...only, retiresAt: next.activatesAt, expiresAt: expect.any(Number) });
+        expect(old.expiresAt).toBeGreaterThan(old.retiresAt);
+        const jwks = await s.call({ method: 'GET', url: '/.well-known/jwks.json' });
+        expect(jwks.body.keys.map((k: any) => k.kid).sort()).toEqual([next.kid, old.kid].sort());
+
+        // Which one signs: the newest with activatesAt ≤ now < retiresAt, as the tokens' headers say.
+        const signer = (body: any) => body.keys.find((k: any) => k.activatesAt <= body.now && (k.retiresAt === null || body.now < k.retiresAt))?.kid;
+        const kidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid;
+        await s.user('alice');
+        expect(signer(rotated.body)).toBe(old.kid);
+        expect(kidOf((await login(s, 'alice')).accessToken)).toBe(old.kid);
+        s.clock.advance(10 * 60_000);
+        const later = await s.call({ method: 'GET', url: '/v1/admin/keys', token: ADMIN_KEY });
+        expect(later.body.now).toBe(s.clock.now());
+        expect(signer(later.body)).toBe(next.kid);
+        expect(kidOf((await login(s, 'alice')).accessToken)).toBe(next.kid);
+
+        // No key material: neither the public x nor, above all, the private d.
+        for (const stored of await s.store.listKeys()) {
+          expect(later.text).not.toContain(String(stored.privateJwk.d));
+          expect(later.text).not.toContain(String(stored.publicJwk.x));
+        }
+        expect(later.text).not.toMatch(/"(d|x|privateJwk|publicJwk)"/);
       });
 
       it('events: cursor and limit', async () => {
@@ -929,11 +1001,25 @@ export function runHttpContract(target: HttpContractTarget): void {
           '/v1/admin/introspect',
           '/v1/admin/events',
           '/v1/admin/users',
+          '/v1/admin/users/{usernameOrId}',
+          '/v1/admin/keys',
           '/v1/admin/revocations',
           '/v1/admin/revocations/stream',
         ]) {
           expect(paths).toContain(p);
         }
+        const keys = spec.body.paths['/v1/admin/keys'].get;
+        expect(keys.security).toEqual([{ adminKey: [] }]);
+        expect(Object.keys(keys.responses['200'].content['application/json'].schema.properties.keys.items.properties)).toEqual([
+          'kid',
+          'createdAt',
+          'activatesAt',
+          'retiresAt',
+          'expiresAt',
+        ]);
+        const user = spec.body.paths['/v1/admin/users/{usernameOrId}'].get;
+        expect(user.parameters).toEqual([expect.objectContaining({ name: 'usernameOrId', in: 'path', required: true })]);
+        expect(Object.keys(user.responses)).toEqual(expect.arrayContaining(['200', '4XX']));
         const login = spec.body.paths['/v1/auth/login'].post;
         expect(login.requestBody.content['application/json'].schema.additionalProperties).toBe(false);
         expect(Object.keys(login.responses)).toEqual(expect.arrayContaining(['200', '4XX']));

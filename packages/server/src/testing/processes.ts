@@ -110,6 +110,20 @@ export function serve(options: { env?: Record<string, string | undefined>; cwd?:
   });
 }
 
+/**
+ * The admin key a development `tessera serve` generated and printed (it prints it just after its URL,
+ * so it may arrive a moment after `serve` resolved); null when none was printed within `timeout`.
+ */
+export async function printedAdminKey(p: ServeProcess, timeout = 5000): Promise<string | null> {
+  const started = Date.now();
+  for (;;) {
+    const match = /^ {2}admin key: +(\S+)/m.exec(p.stdout());
+    if (match) return match[1]!;
+    if (Date.now() - started > timeout || p.child.exitCode !== null) return null;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 export async function json(url: string, init: { method?: string; body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any }> {
   const res = await fetch(url, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
