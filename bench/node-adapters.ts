@@ -17,6 +17,7 @@ import { Engine, MemoryStore } from '@tessera/core';
 import { buildServer } from '@tessera/server';
 import { protectedApp, type ProtectedApp } from '../packages/node/src/testing/protection.js';
 import { mountedApi } from '../packages/node/src/testing/mounts.js';
+import { median } from './lib/stats.js';
 
 const ROUNDS = 5;
 const N = 4000;
@@ -47,8 +48,6 @@ async function rate(url: string, token?: string): Promise<number> {
   );
   return (N / (performance.now() - start)) * 1000;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function compare(title: string, cases: [string, () => Promise<number>][]): Promise<void> {
   const results = new Map<string, number[]>(cases.map(([name]) => [name, []]));

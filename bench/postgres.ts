@@ -12,11 +12,14 @@
  * postgres://postgres@127.0.0.1:5432/postgres), BENCH_CONCURRENCY (32), BENCH_POOL (10),
  * BENCH_SECONDS per measurement (1.5), BENCH_ROUNDS (3). It creates a database and drops it after.
  */
-import { Engine, hashSecret, newSecret, newSessionId, type CreateSessionInput, type SessionRecord } from '@tessera/core';
+import { Engine, hashSecret, newSecret, type CreateSessionInput, type SessionRecord } from '@tessera/core';
 import { PostgresStore } from '@tessera/postgres';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import pg from 'pg';
+import { measure as measureLoad, type Measurement } from './lib/load.js';
+import { RETENTION, sessionRecord } from './lib/records.js';
+import { median } from './lib/stats.js';
 
 const ADMIN_URL = process.env.TESSERA_BENCH_PG ?? process.env.TESSERA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const CONCURRENCY = positive('BENCH_CONCURRENCY', 32);
@@ -35,76 +38,17 @@ function positive(name: string, fallback: number): number {
   return n;
 }
 
-interface Measurement {
-  opsPerSecond: number;
-  p50: number;
-  p99: number;
-  /** This process's CPU time per operation (µs): the engine's and `pg`'s share of the cost. */
-  clientCpu: number;
-}
-
-/** Runs `op` from `CONCURRENCY` workers for `ms` (after a warm-up); `op` returns false when it has no more work. */
-async function measure(op: (worker: number) => Promise<boolean | void>, ms = SECONDS * 1000): Promise<Measurement> {
-  let recording = false;
-  let stop = false;
-  const latencies: number[] = [];
-  const worker = async (n: number) => {
-    while (!stop) {
-      const start = performance.now();
-      const more = await op(n);
-      if (recording && !stop) latencies.push(performance.now() - start);
-      if (more === false) return;
-    }
-  };
-  const done = Promise.all(Array.from({ length: CONCURRENCY }, (_, n) => worker(n)));
-  await sleep(WARMUP_MS);
-  recording = true;
-  const start = performance.now();
-  const cpu = process.cpuUsage();
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([new Promise((resolve) => (timer = setTimeout(resolve, ms))), done]);
-  clearTimeout(timer);
-  const elapsed = performance.now() - start;
-  const used = process.cpuUsage(cpu);
-  stop = true;
-  await done;
-  latencies.sort((a, b) => a - b);
-  return {
-    opsPerSecond: latencies.length / (elapsed / 1000),
-    p50: latencies[Math.floor(latencies.length * 0.5)] ?? NaN,
-    p99: latencies[Math.floor(latencies.length * 0.99)] ?? NaN,
-    clientCpu: (used.user + used.system) / Math.max(1, latencies.length),
-  };
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Runs `op` from CONCURRENCY workers for `ms` (after a warm-up); `op` returns false when it has no more work. */
+const measure = (op: (worker: number) => Promise<boolean | void>, ms = SECONDS * 1000): Promise<Measurement> =>
+  measureLoad(op, { concurrency: CONCURRENCY, ms, warmupMs: WARMUP_MS });
 const DAY = 86_400_000;
-const RETENTION = 11.5 * 60_000;
 
 /** A new session record as the engine would make it. */
-function fresh(user: string): SessionRecord {
-  const now = Date.now();
-  return {
-    sid: newSessionId(user),
-    userId: user,
-    device: { name: 'Bench', kind: 'other' },
-    ip: null,
-    userAgent: null,
-    createdAt: now,
-    lastSeenAt: now,
-    idleExpiresAt: now + 7 * DAY,
-    absoluteExpiresAt: now + 30 * DAY,
-    refresh: { hash: hashSecret(newSecret()), previousHash: null, olderHashes: [], rotatedAt: now, generation: 0, successor: null },
-    revokedAt: null,
-    revokeReason: null,
-    claims: null,
-  };
-}
+const fresh = (user: string): SessionRecord => sessionRecord(user);
 
 function admission(session: SessionRecord): CreateSessionInput {
   return { session, maxSessions: LIMIT, onLimit: 'evict-oldest', now: session.createdAt, retention: RETENTION };
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const userId = () => `user-${Math.floor(Math.random() * USERS)}`;
 
 async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -16,14 +16,15 @@
  * Contenders run interleaved (A B C A B C ...) and are reported as medians and ratios from the same
  * run: absolute figures on a shared machine are noise, ratios are the result.
  */
-import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
-import session, { type SessionData } from 'express-session';
-import { RedisStore as ConnectRedisStore } from 'connect-redis';
-import { Engine, hashSecret, newSecret, newSessionId, type IssuedTokens, type SessionRecord } from '@tessera/core';
+import { Engine, type IssuedTokens, type SessionRecord } from '@tessera/core';
 import { RedisStore } from '@tessera/redis';
 import { Connection } from '../packages/redis/src/connection.js';
 import { RedisServer, redisInstalled } from '../packages/redis/src/testing/redis-server.js';
+import { rate } from './lib/load.js';
+import { RETENTION, rotateInput, sessionRecord } from './lib/records.js';
+import { measureRedisMemory } from './lib/redis-memory.js';
+import { fmt, median } from './lib/stats.js';
 
 const full = process.argv.includes('--full');
 const ROUNDS = full ? 7 : 5;
@@ -31,44 +32,6 @@ const OPS = full ? 20_000 : 5_000;
 const CONCURRENCY = 32;
 const SESSIONS = 100_000;
 const DEVICE_LIMIT = 10;
-const HOUR = 3_600_000;
-const RETENTION = 11.5 * 60_000;
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-
-/** Runs `n` calls with `concurrency` in flight at all times; returns calls per second. */
-async function rate(n: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) await fn(next++);
-    }),
-  );
-  return (n / (performance.now() - start)) * 1000;
-}
-
-function sessionRecord(userId: string, now: number): SessionRecord {
-  return {
-    sid: newSessionId(userId),
-    userId,
-    device: { name: 'Chrome on macOS', kind: 'desktop' },
-    ip: '203.0.113.42',
-    userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
-    createdAt: now,
-    lastSeenAt: now,
-    idleExpiresAt: now + 7 * 24 * HOUR,
-    absoluteExpiresAt: now + 30 * 24 * HOUR,
-    refresh: { hash: hashSecret(newSecret()), previousHash: null, olderHashes: [], rotatedAt: now, generation: 0, successor: null },
-    revokedAt: null,
-    revokeReason: null,
-    claims: null,
-  };
-}
-
-/** A successor as the engine seals one: `kid.iv.ciphertext+tag`, base64url. */
-const successor = () => `${randomBytes(32).toString('base64url')}.${randomBytes(12).toString('base64url')}.${randomBytes(59).toString('base64url')}`;
 
 interface Sample {
   rate: number;
@@ -90,11 +53,6 @@ async function sample(admin: ReturnType<typeof createClient>, n: number, fn: (i:
   const r = await rate(n, CONCURRENCY, fn);
   const client = process.cpuUsage(clientBefore);
   return { rate: r, redis: ((await redisCpu(admin)) - redisBefore) / n, client: (client.user + client.system) / n };
-}
-
-async function usedMemory(admin: ReturnType<typeof createClient>): Promise<number> {
-  const info = await admin.info('memory');
-  return Number(/used_memory:(\d+)/.exec(info)![1]);
 }
 
 async function main() {
@@ -121,16 +79,6 @@ async function main() {
     // user per round; refresh and revoke then take those five; a top-up (not measured) restores the limit.
     const users = OPS / 5;
     const userOf = (kind: string, i: number) => `${kind}-u${i % users}`;
-    const rotateInput = (record: SessionRecord, now: number) => ({
-      sid: record.sid,
-      presentedHash: record.refresh.hash,
-      now,
-      next: { hash: hashSecret(newSecret()), successor: successor() },
-      idleTimeout: 7 * 24 * HOUR,
-      refreshGrace: 10_000,
-      refreshHistory: 8,
-      retention: RETENTION,
-    });
     const storeCreate = (userId: string, now: number) => {
       const record = sessionRecord(userId, now);
       return store.createSession({ session: record, maxSessions: DEVICE_LIMIT, onLimit: 'evict-oldest', now, retention: RETENTION }).then(() => record);
@@ -159,48 +107,7 @@ async function main() {
     await raw.close();
 
     // --- 2. memory per live session -------------------------------------------------------------
-    await admin.flushAll();
-    const memory = await RedisStore.connect({ url: server.url, prefix: 'mem:' });
-    const now = Date.now();
-    // Warm up (scripts cached, structures allocated), then start counting from an empty keyspace.
-    const warm = sessionRecord('warm-up', now);
-    await memory.createSession({ session: warm, maxSessions: DEVICE_LIMIT, onLimit: 'evict-oldest', now, retention: RETENTION });
-    await admin.flushAll();
-    const before = await usedMemory(admin);
-    const live = Array.from({ length: SESSIONS }, (_, i) => sessionRecord(`user-${i}`, now));
-    await rate(SESSIONS, 64, (i) => memory.createSession({ session: live[i]!, maxSessions: DEVICE_LIMIT, onLimit: 'evict-oldest', now, retention: RETENTION }));
-    const fresh = ((await usedMemory(admin)) - before) / SESSIONS;
-    await rate(SESSIONS, 64, (i) =>
-      memory.rotateRefresh({
-        sid: live[i]!.sid,
-        presentedHash: live[i]!.refresh.hash,
-        now: now + 1000,
-        next: { hash: hashSecret(newSecret()), successor: successor() },
-        idleTimeout: 7 * 24 * HOUR,
-        refreshGrace: 10_000,
-        refreshHistory: 8,
-        retention: RETENTION,
-      }),
-    );
-    const refreshed = ((await usedMemory(admin)) - before) / SESSIONS;
-    await memory.close();
-
-    await admin.flushAll();
-    const client = createClient({ url: server.url });
-    await client.connect();
-    const peer = new ConnectRedisStore({ client, prefix: 'sess:' });
-    const peerBefore = await usedMemory(admin);
-    await rate(SESSIONS, 64, async (i) => {
-      // express-session's own shapes: a 24-byte uid-safe id, its Cookie, a passport user. (A Session
-      // object serialises to the same JSON: its req and id are not enumerable.)
-      const sid = randomBytes(24).toString('base64url');
-      const cookie = new session.Cookie();
-      Object.assign(cookie, { maxAge: 7 * 24 * HOUR, httpOnly: true, secure: true, sameSite: 'strict', path: '/' });
-      const data: SessionData & { passport: { user: string } } = { cookie, passport: { user: `user-${i}` } };
-      await peer.set(sid, data);
-    });
-    const ordinary = ((await usedMemory(admin)) - peerBefore) / SESSIONS;
-    await client.close();
+    const { fresh, refreshed, connectRedis: ordinary } = await measureRedisMemory(server.url, SESSIONS);
 
     // --- report ---------------------------------------------------------------------------------
     const limit = median(ops.evalsha.map((x) => x.rate));

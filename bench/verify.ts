@@ -13,20 +13,16 @@ import { join } from 'node:path';
 import { jwtVerify } from 'jose';
 import { Engine, MemoryStore, type IssuedTokens } from '@tessera/core';
 import { SqliteStore } from '@tessera/sqlite';
+import { rate } from './lib/load.js';
+import { fmt, median } from './lib/stats.js';
 
 const full = process.argv.includes('--full');
 const ROUNDS = full ? 9 : 5;
 const VERIFY_N = full ? 20_000 : 5_000;
 const OPS_N = full ? 5_000 : 1_000;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-
-async function rate(n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  for (let i = 0; i < n; i++) await fn(i);
-  return (n / (performance.now() - start)) * 1000;
-}
+/** Calls one after another: per-call cost, no concurrency. */
+const sequential = (n: number, fn: (i: number) => Promise<unknown>) => rate(n, 1, fn);
 
 async function main() {
   const issuer = 'https://bench.test';
@@ -45,9 +41,9 @@ async function main() {
   const verify = { cached: [] as number[], first: [] as number[], jose: [] as number[] };
   let next = 0;
   for (let round = 0; round < ROUNDS; round++) {
-    verify.cached.push(await rate(VERIFY_N, () => engine.verify(cached)));
-    verify.first.push(await rate(VERIFY_N, () => engine.verify(fresh[next++]!)));
-    verify.jose.push(await rate(VERIFY_N, (i) => jwtVerify(fresh[i]!, publicKey, options)));
+    verify.cached.push(await sequential(VERIFY_N, () => engine.verify(cached)));
+    verify.first.push(await sequential(VERIFY_N, () => engine.verify(fresh[next++]!)));
+    verify.jose.push(await sequential(VERIFY_N, (i) => jwtVerify(fresh[i]!, publicKey, options)));
   }
   await engine.close();
 
@@ -57,9 +53,9 @@ async function main() {
   const ops = { create: [] as number[], refresh: [] as number[], revoke: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {
     const issued: IssuedTokens[] = [];
-    ops.create.push(await rate(OPS_N, async (i) => issued.push(await sqlite.createSession({ userId: `r${round}-u${i % 500}` }))));
-    ops.refresh.push(await rate(OPS_N, (i) => sqlite.refresh(issued[i]!.refreshToken)));
-    ops.revoke.push(await rate(OPS_N, (i) => sqlite.revoke(issued[i]!.session.sid)));
+    ops.create.push(await sequential(OPS_N, async (i) => issued.push(await sqlite.createSession({ userId: `r${round}-u${i % 500}` }))));
+    ops.refresh.push(await sequential(OPS_N, (i) => sqlite.refresh(issued[i]!.refreshToken)));
+    ops.revoke.push(await sequential(OPS_N, (i) => sqlite.revoke(issued[i]!.session.sid)));
   }
   await sqlite.close();
   rmSync(dir, { recursive: true, force: true });

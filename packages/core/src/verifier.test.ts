@@ -154,6 +154,14 @@ describe('verifier', () => {
     await expectCode(engine.verify(`${b64({ ...header(), kid: kid + 'x' })}.${p}.${s}`), 'invalid_token');
   });
 
+  it('remembers a verified token as that token only: one with its signature and another payload is still refused', async () => {
+    const good = forge(header(), claims(), key);
+    await engine.verify(good);
+    const [h, , s] = good.split('.') as [string, string, string];
+    await expectCode(engine.verify(`${h}.${b64({ ...claims(), sub: 'admin' })}.${s}`), 'invalid_token');
+    await expect(engine.verify(good)).resolves.toMatchObject({ userId: 'user-1' });
+  });
+
   it('rejects a 1 MB token by its length alone', async () => {
     const huge = `${b64(header())}.${'A'.repeat(1024 * 1024)}.${'A'.repeat(86)}`;
     await expectCode(engine.verify(huge), 'invalid_token');
@@ -171,6 +179,28 @@ describe('verifier', () => {
     await engine.verify(other.accessToken);
     clock.advance(10 * 60_000 + LEEWAY);
     await expectCode(engine.verify(other.accessToken), 'token_expired');
+  });
+
+  it('checks the signature of a token once, however many calls present it at the same time', async () => {
+    const issued = await engine.createSession({ userId: 'user-5' });
+    const publicKey = engine.keys.publicKey.bind(engine.keys);
+    let lookups = 0;
+    engine.keys.publicKey = (...args) => {
+      lookups++;
+      return publicKey(...args);
+    };
+    const all = await Promise.all(Array.from({ length: 20 }, () => engine.verify(issued.accessToken)));
+    expect(lookups).toBe(1);
+    expect(new Set(all.map((v) => v.sessionId))).toEqual(new Set([issued.session.sid]));
+    // A bad token: every caller gets the failure, and nothing is remembered.
+    const forged = forge(header(), { ...claims(), sub: 'mallory' }, generateKeyPairSync('ed25519').privateKey);
+    await Promise.all(Array.from({ length: 5 }, () => expectCode(engine.verify(forged), 'invalid_token')));
+    await expectCode(engine.verify(forged), 'invalid_token');
+    // The revocation set is still checked per call, after the shared signature check.
+    const other = await engine.createSession({ userId: 'user-6' });
+    const waiting = Promise.all(Array.from({ length: 5 }, () => engine.verify(other.accessToken)));
+    engine.verifier.markRevoked([{ sid: other.session.sid, at: clock.now() }]); // while they wait for the signature
+    await expectCode(waiting, 'session_revoked');
   });
 
   it('keeps verifying tokens of a rotated-out key until they expire, and signs with the new one', async () => {

@@ -57,12 +57,21 @@ export interface VerifierOptions {
 }
 
 const REQUIRED = ['sub', 'sid', 'jti', 'iat', 'exp'];
+/**
+ * Verified tokens are found by the last characters of their signature (144 bits): hashing a whole
+ * token, a fresh string on every request, cost more than the rest of a cached verification. An
+ * entry only counts for the very same token (compared in full), so a token forged to end like a
+ * cached one is verified like any other.
+ */
+const CACHE_KEY_LENGTH = 24;
 const KEY_RELOAD_INTERVAL = 5_000;
 const BACKFILL_PAGE = 5_000;
 
 export class Verifier {
   readonly #o: Required<Omit<VerifierOptions, 'checkSession'>> & Pick<VerifierOptions, 'checkSession'>;
-  readonly #cache = new Map<string, VerifiedAccess>();
+  readonly #cache = new Map<string, { token: string; verified: VerifiedAccess }>();
+  /** Signature checks in flight, by token: concurrent first sightings of a token share one. */
+  readonly #pending = new Map<string, Promise<VerifiedAccess>>();
   /** sid → until when the revocation matters (wall clock ms). */
   readonly #revoked = new Map<string, number>();
   #lastHeard = -Infinity;
@@ -126,20 +135,22 @@ export class Verifier {
   }
 
   async verify(token: unknown): Promise<VerifiedAccess> {
-    if (!isCompactJws(token, this.#o.maxTokenLength)) throw new TesseraError('invalid_token', 'the access token is malformed');
     const now = this.#o.clock.now();
-    let verified = this.#cache.get(token);
+    // A cached token passed every check below when it was first seen, syntax included: the hot path
+    // is a map lookup and the revocation set, with no await unless the feed is stale.
+    const cached = typeof token === 'string' ? this.#cache.get(token.slice(-CACHE_KEY_LENGTH)) : undefined;
+    let verified = cached !== undefined && cached.token === token ? cached.verified : undefined;
     if (verified) {
       if (now >= verified.expiresAt + this.#o.leeway) {
-        this.#cache.delete(token);
+        this.#cache.delete((token as string).slice(-CACHE_KEY_LENGTH));
         throw new TesseraError('token_expired', 'the access token has expired');
       }
     } else {
-      verified = await this.#verifySignature(token, now);
-      if (this.#cache.size >= this.#o.cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
-      this.#cache.set(token, verified);
+      if (!isCompactJws(token, this.#o.maxTokenLength)) throw new TesseraError('invalid_token', 'the access token is malformed');
+      verified = await this.#verifyOnce(token, now);
     }
-    await this.#checkSession(verified.sessionId);
+    if (this.#revoked.has(verified.sessionId)) throw new TesseraError('session_revoked', 'the session has been revoked');
+    if (!this.feedHealthy) await this.#checkStore(verified.sessionId);
     return verified;
   }
 
@@ -150,10 +161,8 @@ export class Verifier {
     this.#resolveReady();
   }
 
-  async #checkSession(sid: string): Promise<void> {
-    if (this.#revoked.has(sid)) throw new TesseraError('session_revoked', 'the session has been revoked');
-    if (this.feedHealthy) return;
-    // The feed is silent: we cannot know about recent revocations, so never accept on trust alone.
+  /** The feed is silent: we cannot know about recent revocations, so never accept on trust alone. */
+  async #checkStore(sid: string): Promise<void> {
     if (this.#o.fallback === 'reject' || !this.#o.checkSession) {
       throw new TesseraError('store_unavailable', 'the revocation feed is stale; tokens cannot be checked');
     }
@@ -164,6 +173,26 @@ export class Verifier {
       throw storeUnavailable(error);
     }
     if (!live) throw new TesseraError('session_revoked', 'the session is no longer active');
+  }
+
+  /**
+   * The signature and claims check of a token not in the cache, shared by every call that presents
+   * it while the check is in flight: a page that fires ten requests with a fresh token costs one
+   * Ed25519 verification, not ten.
+   */
+  #verifyOnce(token: string, now: number): Promise<VerifiedAccess> {
+    let pending = this.#pending.get(token);
+    if (!pending) {
+      pending = this.#verifySignature(token, now)
+        .then((verified) => {
+          if (this.#cache.size >= this.#o.cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
+          this.#cache.set(token.slice(-CACHE_KEY_LENGTH), { token, verified });
+          return verified;
+        })
+        .finally(() => this.#pending.delete(token));
+      this.#pending.set(token, pending);
+    }
+    return pending;
   }
 
   async #verifySignature(token: string, now: number): Promise<VerifiedAccess> {
@@ -240,6 +269,6 @@ export class Verifier {
     if (now - this.#lastPrune < 10_000) return;
     this.#lastPrune = now;
     for (const [sid, until] of this.#revoked) if (now >= until) this.#revoked.delete(sid);
-    for (const [token, v] of this.#cache) if (now >= v.expiresAt + this.#o.leeway) this.#cache.delete(token);
+    for (const [key, { verified }] of this.#cache) if (now >= verified.expiresAt + this.#o.leeway) this.#cache.delete(key);
   }
 }

@@ -37,12 +37,13 @@ export function fastifyAuth(options: ProtectOptions): FastifyAuth {
     plugin,
     protect(requirements) {
       return async function tesseraProtect(request: FastifyRequest, reply: FastifyReply) {
-        const header = (name: string) => {
-          const value = request.headers[name];
-          return Array.isArray(value) ? value[0] : value;
-        };
         const outcome = await authenticate(
-          { method: request.method, authorization: header('authorization'), cookie: header('cookie'), csrf: header('x-tessera-csrf') },
+          {
+            method: request.method,
+            authorization: header(request, 'authorization'),
+            cookie: header(request, 'cookie'),
+            csrf: header(request, 'x-tessera-csrf'),
+          },
           requirements,
         );
         if (outcome.ok) {
@@ -87,4 +88,9 @@ export async function fastifySessionApi(options: HttpApiOptions & FastifyApiOpti
     notFound: async (request, reply) => sendResponse(reply, await api.handle(fastifyRequest(request))),
     close: () => api.close(),
   };
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
