@@ -30,11 +30,11 @@ export interface BarChart {
 
 const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** Rounds up to 1, 2 or 5 times a power of ten: a tidy end for the axis. */
+/** Rounds up to a tidy end for the axis (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 or 10 times a power of ten). */
 function niceCeiling(value: number): number {
   if (value <= 0) return 1;
   const power = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) if (value <= step * power) return step * power;
+  for (const step of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (value <= step * power) return step * power;
   return 10 * power;
 }
 
