@@ -4,7 +4,7 @@
  * profiler, the one behind `node --cpu-prof`, through the inspector) while autocannon loads it, and
  * prints where the app's CPU went: self time by package and by function, and the hottest stacks.
  *
- *   npm run bench:profile -- <express|fastify|hono> <none|tessera|tessera-remote|jose|better-auth|express-session> [seconds]
+ *   npm run bench:profile -- <express|fastify|hono> <none|passthrough|tessera|tessera-remote|jose|better-auth|express-session> [seconds]
  *
  * The profile (.cpuprofile, for Chrome DevTools or speedscope) is kept under .bench-out/profiles/.
  */

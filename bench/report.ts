@@ -77,6 +77,8 @@ function find(rows: RequestsRow[], framework: string, auth: Auth): RequestsRow |
 /** Each framework's server-side session with a Redis lookup per request, where it has one. */
 const STORE_SESSION: Partial<Record<string, Auth>> = { express: 'express-session', fastify: 'fastify-session' };
 
+const KIND_LABELS = { tessera: 'in-process', 'tessera-remote': 'remote' } as const;
+
 /** The ratios the targets are judged on. */
 export function requestRatios(data: RequestsData, row: RequestsRow) {
   const none = find(data.rows, row.framework, 'none');
@@ -133,7 +135,7 @@ function renderRequests(part: Part<RequestsData>, assetBase: string): string {
       const r = requestRatios(part.data, row);
       targetRows.push([
         `≥ ${TARGETS.noAuth}× no auth`,
-        `${FRAMEWORK_LABELS[framework]}, ${auth === 'tessera' ? 'in-process' : 'remote'}`,
+        `${FRAMEWORK_LABELS[framework]}, ${KIND_LABELS[auth]}`,
         `${ratio(r.noAuth)} (by CPU ${ratio(r.noAuthCpu)})`,
         r.noAuth >= TARGETS.noAuth ? 'met' : r.noAuthCpu >= TARGETS.noAuth ? 'missed by req/s, met by CPU' : '**missed**',
       ]);
@@ -147,13 +149,38 @@ function renderRequests(part: Part<RequestsData>, assetBase: string): string {
       const r = requestRatios(part.data, row);
       targetRows.push([
         `≥ ${TARGETS.expressSession}× ${AUTH_LABELS[sessionAuth]}${framework === 'express' ? '' : ' (the same target, on Fastify)'}`,
-        `${FRAMEWORK_LABELS[framework]}, ${auth === 'tessera' ? 'in-process' : 'remote'}`,
+        `${FRAMEWORK_LABELS[framework]}, ${KIND_LABELS[auth]}`,
         `${ratio(r.session)} (by total CPU ${ratio(r.sessionCpu)})`,
         r.session >= TARGETS.expressSession ? 'met' : '**missed**',
       ]);
     }
   }
   lines.push(table(['target', 'Tessera', 'measured', ''], targetRows, 'llll'));
+  // Where the cost goes: what the framework charges for any middleware, and what Tessera adds on top.
+  const costRows: string[][] = [];
+  for (const framework of FRAMEWORKS) {
+    const none = find(rows, framework, 'none');
+    const passthrough = find(rows, framework, 'passthrough');
+    if (!none || !passthrough) continue;
+    for (const auth of ['tessera', 'tessera-remote'] as const) {
+      const row = find(rows, framework, auth);
+      if (!row) continue;
+      costRows.push([
+        `${FRAMEWORK_LABELS[framework]}, ${KIND_LABELS[auth]}`,
+        (passthrough.appCpu - none.appCpu).toFixed(1),
+        (row.appCpu - passthrough.appCpu).toFixed(1),
+        `${ratio(row.rps / passthrough.rps)} (by CPU ${ratio(passthrough.appCpu / row.appCpu)})`,
+      ]);
+    }
+  }
+  if (costRows.length) {
+    lines.push(
+      '',
+      'Where the cost over no auth goes, in app CPU per request: what the framework charges for a middleware that does nothing, and what Tessera adds on top of that.',
+      '',
+      table(['Tessera', 'a no-op middleware, µs', 'Tessera beyond it, µs', '× the no-op middleware'], costRows, 'lrrr'),
+    );
+  }
   const none = find(rows, 'express', 'none');
   const session = find(rows, 'express', 'express-session');
   const tessera = find(rows, 'express', 'tessera');
@@ -170,6 +197,7 @@ function renderRequests(part: Part<RequestsData>, assetBase: string): string {
 
 const AUTH_COLORS: Record<Auth, string> = {
   none: '#8c959f',
+  passthrough: '#afb8c1',
   tessera: '#0969da',
   'tessera-remote': '#54aeff',
   jose: '#8250df',
@@ -194,7 +222,7 @@ export function requestsChart(results: Results): string | null {
           label: AUTH_LABELS[row.auth].replace(/`/g, ''),
           value: row.rps,
           color: AUTH_COLORS[row.auth],
-          muted: row.auth === 'none',
+          muted: row.auth === 'none' || row.auth === 'passthrough',
           note: row.auth === 'none' ? 'the ceiling' : `${ratio(requestRatios(data, row).noAuth)} no auth`,
         })),
     })),

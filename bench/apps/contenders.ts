@@ -19,7 +19,7 @@ import { RedisStore } from '@tessera/redis';
 import { createRemoteVerifier, type AccessVerifier } from '@tessera/node';
 import { setting } from './ipc.js';
 
-export const AUTHS = ['none', 'tessera', 'tessera-remote', 'jose', 'better-auth', 'express-session', 'fastify-session'] as const;
+export const AUTHS = ['none', 'passthrough', 'tessera', 'tessera-remote', 'jose', 'better-auth', 'express-session', 'fastify-session'] as const;
 export type Auth = (typeof AUTHS)[number];
 
 export function authOf(arg: string | undefined, allowed: readonly Auth[]): Auth {

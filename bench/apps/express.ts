@@ -2,7 +2,7 @@
  * The benchmark's Express app: `GET /me` answers `{userId}` of the caller, protected by the
  * contender named on the command line (`none`: no authentication, the ceiling).
  *
- *   node --conditions=source --import tsx bench/apps/express.ts <none|tessera|tessera-remote|jose|better-auth|express-session>
+ *   node --conditions=source --import tsx bench/apps/express.ts <none|passthrough|tessera|tessera-remote|jose|better-auth|express-session>
  *
  * Started by the runner (parts/requests.ts), which passes its settings in the environment.
  */
@@ -25,6 +25,15 @@ if (auth === 'none') {
   app.get('/me', (_req, res) => {
     res.json({ userId: 'anonymous' });
   });
+} else if (auth === 'passthrough') {
+  // What any middleware costs in front of the route: the floor under every authentication middleware.
+  app.get(
+    '/me',
+    (_req, _res, next) => next(),
+    (_req, res) => {
+      res.json({ userId: 'anonymous' });
+    },
+  );
 } else if (auth === 'tessera' || auth === 'tessera-remote') {
   const tessera = expressAuth({ verifier: await tesseraVerifier(auth) });
   app.get('/me', tessera.protect(), (req, res) => {

@@ -2,7 +2,7 @@
  * The benchmark's Fastify app: `GET /me` answers `{userId}` of the caller, protected by the
  * contender named on the command line (`none`: no authentication, the ceiling).
  *
- *   node --conditions=source --import tsx bench/apps/fastify.ts <none|tessera|tessera-remote|jose|better-auth|fastify-session>
+ *   node --conditions=source --import tsx bench/apps/fastify.ts <none|passthrough|tessera|tessera-remote|jose|better-auth|fastify-session>
  *
  * Started by the runner (parts/requests.ts), which passes its settings in the environment.
  */
@@ -23,12 +23,15 @@ declare module 'fastify' {
   }
 }
 
-const auth = authOf(process.argv[2], ['none', 'tessera', 'tessera-remote', 'jose', 'better-auth', 'fastify-session']);
+const auth = authOf(process.argv[2], ['none', 'passthrough', 'tessera', 'tessera-remote', 'jose', 'better-auth', 'fastify-session']);
 const app = Fastify({ logger: false });
 let credentials: Credentials | undefined;
 
 if (auth === 'none') {
   app.get('/me', async () => ({ userId: 'anonymous' }));
+} else if (auth === 'passthrough') {
+  // What any hook costs in front of the route (an async onRequest hook, as Tessera's protect() is).
+  app.get('/me', { onRequest: async () => undefined }, async () => ({ userId: 'anonymous' }));
 } else if (auth === 'tessera' || auth === 'tessera-remote') {
   const tessera = fastifyAuth({ verifier: await tesseraVerifier(auth) });
   await app.register(tessera.plugin);

@@ -2,7 +2,7 @@
  * The benchmark's Hono app (on @hono/node-server): `GET /me` answers `{userId}` of the caller,
  * protected by the contender named on the command line (`none`: no authentication, the ceiling).
  *
- *   node --conditions=source --import tsx bench/apps/hono.ts <none|tessera|tessera-remote|jose|better-auth>
+ *   node --conditions=source --import tsx bench/apps/hono.ts <none|passthrough|tessera|tessera-remote|jose|better-auth>
  *
  * Started by the runner (parts/requests.ts), which passes its settings in the environment.
  */
@@ -14,12 +14,21 @@ import { honoAuth, type TesseraVariables } from '@tessera/node/hono';
 import { authOf, betterAuthContender, joseVerifier, tesseraVerifier, type Credentials } from './contenders.js';
 import { ready } from './ipc.js';
 
-const auth = authOf(process.argv[2], ['none', 'tessera', 'tessera-remote', 'jose', 'better-auth']);
+const auth = authOf(process.argv[2], ['none', 'passthrough', 'tessera', 'tessera-remote', 'jose', 'better-auth']);
 const app = new Hono<{ Variables: TesseraVariables }>();
 let credentials: Credentials | undefined;
 
 if (auth === 'none') {
   app.get('/me', (c) => c.json({ userId: 'anonymous' }));
+} else if (auth === 'passthrough') {
+  // What any middleware costs in front of the route: Hono runs a lone handler without its compose().
+  app.get(
+    '/me',
+    async (_c, next) => {
+      await next();
+    },
+    (c) => c.json({ userId: 'anonymous' }),
+  );
 } else if (auth === 'tessera' || auth === 'tessera-remote') {
   const tessera = honoAuth({ verifier: await tesseraVerifier(auth) });
   app.get('/me', tessera.protect(), (c) => c.json({ userId: c.get('tessera').userId }));

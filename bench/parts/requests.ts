@@ -28,6 +28,7 @@ export type Framework = (typeof FRAMEWORKS)[number];
 
 export const AUTH_LABELS: Record<Auth, string> = {
   none: 'no auth (the ceiling)',
+  passthrough: 'a no-op middleware, no auth',
   tessera: 'Tessera, in-process verifier',
   'tessera-remote': 'Tessera, remote verifier',
   jose: 'jose `jwtVerify` per request',
@@ -88,7 +89,7 @@ export interface Contender {
 export function contenders(): Contender[] {
   const list: Contender[] = [];
   for (const framework of FRAMEWORKS) {
-    const auths: Auth[] = ['none', 'tessera', 'tessera-remote', 'jose', 'better-auth'];
+    const auths: Auth[] = ['none', 'passthrough', 'tessera', 'tessera-remote', 'jose', 'better-auth'];
     if (framework === 'express') auths.push('express-session');
     if (framework === 'fastify') auths.push('fastify-session');
     for (const auth of auths) list.push({ id: `${framework}/${auth}`, framework, auth });
@@ -272,9 +273,10 @@ async function issueTokens(base: string, n: number): Promise<string[]> {
 async function check(app: Running): Promise<void> {
   const me = await fetch(`${app.base}/me`, { headers: app.credentials[0]! });
   const body = (await me.json()) as { userId?: string };
-  const expected = app.auth === 'none' ? 'anonymous' : app.auth === 'better-auth' ? body.userId : 'user-0';
+  const anonymous = app.auth === 'none' || app.auth === 'passthrough';
+  const expected = anonymous ? 'anonymous' : app.auth === 'better-auth' ? body.userId : 'user-0';
   if (me.status !== 200 || !body.userId || body.userId !== expected) throw new Error(`${app.id}: GET /me answered ${me.status} ${JSON.stringify(body)}`);
-  if (app.auth === 'none') return;
+  if (anonymous) return;
   const stranger = await fetch(`${app.base}/me`);
   if (stranger.status !== 401) throw new Error(`${app.id}: GET /me without credentials answered ${stranger.status}, not 401`);
   const last = await fetch(`${app.base}/me`, { headers: app.credentials.at(-1)! });

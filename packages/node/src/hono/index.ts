@@ -29,11 +29,21 @@ export interface HonoAuth {
 
 export function honoAuth(options: ProtectOptions): HonoAuth {
   const authenticate = createAuthenticate(options);
+  // The cookie and CSRF headers are read only where the app accepts cookies: on @hono/node-server a
+  // request's `authorization` is a plain property read, but `cookie` (a header Node joins its own
+  // way) makes Hono copy and scan every raw header. (Getters instead would cost more than they save:
+  // V8 builds an object literal with accessors slowly.)
+  const cookies = Boolean(options.cookie);
   return {
     protect(requirements) {
       return async (c, next) => {
         const outcome = await authenticate(
-          { method: c.req.method, authorization: c.req.header('authorization'), cookie: c.req.header('cookie'), csrf: c.req.header('x-tessera-csrf') },
+          {
+            method: c.req.method,
+            authorization: c.req.header('authorization'),
+            cookie: cookies ? c.req.header('cookie') : undefined,
+            csrf: cookies ? c.req.header('x-tessera-csrf') : undefined,
+          },
           requirements,
         );
         if (!outcome.ok) return new Response(JSON.stringify(outcome.denial.body), { status: outcome.denial.status, headers: outcome.denial.headers });

@@ -168,17 +168,17 @@ export async function createRemoteVerifier(options: RemoteVerifierOptions): Prom
 
   let closed = false;
   const remote: RemoteVerifier = {
-    async verify(token) {
-      try {
-        return await verifier.verify(token);
-      } catch (error) {
-        // The core verifier refuses with store_unavailable when its feed is stale (or the JWKS is out
-        // of reach): that is where the fallback applies. Everything else is its final answer.
-        if (fallback === 'introspect' && isTesseraError(error, 'store_unavailable') && !verifier.feedHealthy && typeof token === 'string') {
-          return introspect(token);
-        }
+    verify(token) {
+      // The core verifier's promise as it is (no extra async step on the hot path), unless the
+      // fallback may have to step in: it refuses with store_unavailable when its feed is stale (or
+      // the JWKS is out of reach), and that is where introspection applies. Everything else is its
+      // final answer.
+      const verified = verifier.verify(token);
+      if (fallback !== 'introspect') return verified;
+      return verified.catch((error: unknown) => {
+        if (isTesseraError(error, 'store_unavailable') && !verifier.feedHealthy && typeof token === 'string') return introspect(token);
         throw error;
-      }
+      });
     },
     get feedHealthy() {
       return verifier.feedHealthy;
