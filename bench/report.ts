@@ -7,7 +7,7 @@ import type { BundleSize } from './lib/bundle-size.js';
 import { CLIENT_TARGET_BYTES, kb } from './lib/bundle-size.js';
 import { table } from './lib/markdown.js';
 import type { RedisMemory } from './lib/redis-memory.js';
-import { fmt, ms, ratio, times } from './lib/stats.js';
+import { fmt, median, ms, ratio, times } from './lib/stats.js';
 import { barChart } from './lib/svg.js';
 import { AUTH_LABELS, FRAMEWORK_LABELS, FRAMEWORKS, type RequestsData, type RequestsRow } from './parts/requests.js';
 import { BACKEND_LABELS, RAW_LABELS, type OperationsData } from './parts/operations.js';
@@ -79,20 +79,31 @@ const STORE_SESSION: Partial<Record<string, Auth>> = { express: 'express-session
 
 const KIND_LABELS = { tessera: 'in-process', 'tessera-remote': 'remote' } as const;
 
+const total = (r: RequestsRow) => r.appCpu + r.redisCpu + r.serviceCpu;
+
+/**
+ * The median over rounds of a / b within each round: two contenders of one framework run back to back
+ * in a round, so their ratio does not drift with the machine's speed as the medians of each do.
+ * (`fallback`, the ratio of medians, for results recorded before rounds were kept.)
+ */
+function paired(a: number[] | undefined, b: number[] | undefined, fallback: number): number {
+  if (!a || !b || a.length !== b.length || a.length === 0) return fallback;
+  return median(a.map((x, i) => x / b[i]!));
+}
+
 /** The ratios the targets are judged on. */
 export function requestRatios(data: RequestsData, row: RequestsRow) {
   const none = find(data.rows, row.framework, 'none');
   const sessionAuth = STORE_SESSION[row.framework];
   const session = sessionAuth ? find(data.rows, row.framework, sessionAuth) : undefined;
-  const total = (r: RequestsRow) => r.appCpu + r.redisCpu + r.serviceCpu;
   return {
-    noAuth: none ? row.rps / none.rps : NaN,
+    noAuth: none ? paired(row.rpsRounds, none.rpsRounds, row.rps / none.rps) : NaN,
     /** Requests per app-CPU-second, relative to no auth: the ratio on a core of its own. */
-    noAuthCpu: none ? none.appCpu / row.appCpu : NaN,
+    noAuthCpu: none ? paired(none.appCpuRounds, row.appCpuRounds, none.appCpu / row.appCpu) : NaN,
     /** Over the same framework's Redis-backed session (express-session, @fastify/session). */
-    session: session ? row.rps / session.rps : NaN,
+    session: session ? paired(row.rpsRounds, session.rpsRounds, row.rps / session.rps) : NaN,
     /** The same, by total CPU (app + Redis + service) per request. */
-    sessionCpu: session ? total(session) / total(row) : NaN,
+    sessionCpu: session ? paired(session.totalCpuRounds, row.totalCpuRounds, total(session) / total(row)) : NaN,
   };
 }
 
@@ -102,7 +113,7 @@ function renderRequests(part: Part<RequestsData>, assetBase: string): string {
   lines.push(
     `### 1. Authenticated requests per second`,
     '',
-    `\`GET /me\` → \`{userId}\`, each contender an app process of its own; autocannon (in the runner's process) with ${settings.connections} keep-alive connections, cycling through ${fmt(settings.users)} users' credentials; ${settings.rounds} interleaved rounds of ${settings.seconds} s after a ${settings.warmupSeconds} s warm-up each; medians (${when(part)}). "× no auth" compares with the same framework without authentication; "by CPU" divides the app process's CPU time per request instead of counting requests (the load generator shares the machine's two cores: CPU per request is the steadier measure of cost).`,
+    `\`GET /me\` → \`{userId}\`, each contender an app process of its own; autocannon (in the runner's process) with ${settings.connections} keep-alive connections, cycling through ${fmt(settings.users)} users' credentials; ${settings.rounds} interleaved rounds of ${settings.seconds} s after a ${settings.warmupSeconds} s warm-up each; medians (${when(part)}). Each round runs a framework's contenders back to back (starting one further along each round); the ratios are medians of each round's ratio, which do not drift with the machine's speed as each contender's own median does. "× no auth" compares with the same framework without authentication; "by CPU" divides the app process's CPU time per request instead of counting requests (the load generator shares the machine's two cores: CPU per request is the steadier measure of cost).`,
     '',
     `![Authenticated requests per second](${assetBase}requests.svg)`,
     '',
@@ -169,7 +180,7 @@ function renderRequests(part: Part<RequestsData>, assetBase: string): string {
         `${FRAMEWORK_LABELS[framework]}, ${KIND_LABELS[auth]}`,
         (passthrough.appCpu - none.appCpu).toFixed(1),
         (row.appCpu - passthrough.appCpu).toFixed(1),
-        `${ratio(row.rps / passthrough.rps)} (by CPU ${ratio(passthrough.appCpu / row.appCpu)})`,
+        `${ratio(paired(row.rpsRounds, passthrough.rpsRounds, row.rps / passthrough.rps))} (by CPU ${ratio(paired(passthrough.appCpuRounds, row.appCpuRounds, passthrough.appCpu / row.appCpu))})`,
       ]);
     }
   }
@@ -185,7 +196,7 @@ function renderRequests(part: Part<RequestsData>, assetBase: string): string {
   const session = find(rows, 'express', 'express-session');
   const tessera = find(rows, 'express', 'tessera');
   if (none && session && tessera) {
-    const ceiling = none.rps / session.rps;
+    const ceiling = paired(none.rpsRounds, session.rpsRounds, none.rps / session.rps);
     const added = (row: RequestsRow) => (row.appCpu + row.redisCpu + row.serviceCpu - none.appCpu - none.redisCpu - none.serviceCpu).toFixed(0);
     lines.push(
       '',
@@ -253,7 +264,7 @@ function renderOperations(part: Part<OperationsData>): string {
   return [
     '### 2. Session operations per second, by store',
     '',
-    `Through the engine (what an application sees: an Ed25519 access token signed per login and refresh, events logged), ${settings.concurrency} calls in flight, one process; login with a device limit of ${settings.deviceLimit} and every user at the limit (each login evicts one session); ${settings.rounds} interleaved rounds of ${settings.seconds} s per operation; medians (${when(part)}). "× raw" is the rate over the store's raw round trip at the same concurrency.`,
+    `Through the engine (what an application sees: an Ed25519 access token signed per login and refresh, events logged), ${settings.concurrency} calls in flight, each store driven from a process of its own; login with a device limit of ${settings.deviceLimit} and every user at the limit (each login evicts one session); ${settings.rounds} interleaved rounds of ${settings.seconds} s per operation; medians (${when(part)}). "× raw" is the rate over the store's raw round trip at the same concurrency.`,
     '',
     table(['store', 'raw round trips/s', 'login/s', '× raw', 'refresh/s', '× raw', 'revoke/s', '× raw'], body, 'llrrrrrr'),
     '',

@@ -66,6 +66,9 @@ export interface RequestsRow {
   appCpu: number;
   redisCpu: number;
   serviceCpu: number;
+  /** Each round's app CPU, and app + Redis + service CPU, per request (µs): for ratios paired by round. */
+  appCpuRounds?: number[];
+  totalCpuRounds?: number[];
   /** Errors, timeouts and non-2xx answers over every round (anything but 0 voids the row). */
   failures: number;
 }
@@ -77,7 +80,7 @@ export interface RequestsData {
 
 export const requestsSettings = (full: boolean): RequestsSettings =>
   full
-    ? { connections: 32, seconds: 10, warmupSeconds: 3, rounds: 5, users: 1000, accessTtl: '2h' }
+    ? { connections: 32, seconds: 6, warmupSeconds: 3, rounds: 8, users: 1000, accessTtl: '2h' }
     : { connections: 32, seconds: 2, warmupSeconds: 1, rounds: 3, users: 1000, accessTtl: '2h' };
 
 export interface Contender {
@@ -192,7 +195,14 @@ export async function runRequests(full: boolean, log: (line: string) => void, on
     log(`warm-up: ${settings.warmupSeconds} s each`);
     for (const app of running) await load(app, settings.warmupSeconds, settings.connections);
     for (let round = 1; round <= settings.rounds; round++) {
-      for (const app of running) {
+      // Each framework's contenders run back to back (the ratios pair them within a round), starting
+      // one further along each round, so that no contender always follows the same one.
+      const order = FRAMEWORKS.flatMap((framework) => {
+        const group = running.filter((app) => app.framework === framework);
+        const shift = (round - 1) % Math.max(1, group.length);
+        return [...group.slice(shift), ...group.slice(0, shift)];
+      });
+      for (const app of order) {
         const before = { app: cpuTime(app.child.pid), redis: cpuTime(redis.pid!), service: cpuTime(service.pid) };
         const result = await load(app, settings.seconds, settings.connections);
         const total = result.requests.total;
@@ -224,6 +234,8 @@ export async function runRequests(full: boolean, log: (line: string) => void, on
         appCpu: m((x) => x.app),
         redisCpu: m((x) => x.redis),
         serviceCpu: m((x) => x.service),
+        appCpuRounds: s.map((x) => x.app),
+        totalCpuRounds: s.map((x) => x.app + x.redis + x.service),
         failures: s.reduce((sum, x) => sum + x.failures, 0),
       };
     });

@@ -205,7 +205,10 @@ export class MemoryStore implements SessionStore, SessionDataStore {
     for (const [sid, held] of this.#sessions) {
       if (now >= held.purgeAt) {
         this.#sessions.delete(sid);
-        this.#byUser.get(held.record.userId)?.delete(sid);
+        const sids = this.#byUser.get(held.record.userId);
+        sids?.delete(sid);
+        // A user with nothing left is forgotten: otherwise every user ever seen would stay in the map.
+        if (sids?.size === 0) this.#byUser.delete(held.record.userId);
         removed++;
       }
     }
