@@ -190,6 +190,8 @@ function renderRequests(part: Part<RequestsData>, assetBase: string): string {
       'Where the cost over no auth goes, in app CPU per request: what the framework charges for a middleware that does nothing, and what Tessera adds on top of that.',
       '',
       table(['Tessera', 'a no-op middleware, µs', 'Tessera beyond it, µs', '× the no-op middleware'], costRows, 'lrrr'),
+      '',
+      'A negative figure is a difference smaller than the run-to-run noise of that framework (differences of medians taken minutes apart).',
     );
   }
   const none = find(rows, 'express', 'none');
@@ -197,10 +199,13 @@ function renderRequests(part: Part<RequestsData>, assetBase: string): string {
   const tessera = find(rows, 'express', 'tessera');
   if (none && session && tessera) {
     const ceiling = paired(none.rpsRounds, session.rpsRounds, none.rps / session.rps);
-    const added = (row: RequestsRow) => (row.appCpu + row.redisCpu + row.serviceCpu - none.appCpu - none.redisCpu - none.serviceCpu).toFixed(0);
+    const added = (row: RequestsRow) => {
+      const µs = total(row) - total(none);
+      return µs < 0 ? `nothing measurable (${µs.toFixed(0)} µs: noise)` : `${µs.toFixed(0)} µs`;
+    };
     lines.push(
       '',
-      `Express with no authentication at all serves ${ratio(ceiling)} the requests of express-session + connect-redis here${ceiling < TARGETS.expressSession ? `: that is the ceiling of the second target, which no authentication in Express can reach on this machine` : ''}. What authentication adds to an Express request in CPU (app + Redis + service): express-session + connect-redis ${added(session)} µs, Tessera in process ${added(tessera)} µs.`,
+      `Express with no authentication at all serves ${ratio(ceiling)} the requests of express-session + connect-redis here${ceiling < TARGETS.expressSession ? `: that is the ceiling of the second target, which no authentication in Express can reach on this machine` : ''}. What authentication adds to an Express request in CPU (app + Redis + service): express-session + connect-redis ${added(session)}, Tessera in process ${added(tessera)}.`,
     );
   }
   return lines.join('\n');

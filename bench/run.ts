@@ -5,6 +5,7 @@
  *   npm run bench -- --full                        more rounds, longer runs
  *   npm run bench -- --only=requests,revocation    some parts (the others keep their last results)
  *   npm run bench -- --no-save                     print only
+ *   npm run bench -- --render                      no measuring: the saved results, rendered again
  *   npm run bench -- --only=requests --contenders=fastify/none,fastify/tessera
  *                                                  some contenders of the requests part (print only)
  *
@@ -31,14 +32,14 @@ const full = args.includes('--full');
 const contenders = args.find((a) => a.startsWith('--contenders='))?.slice('--contenders='.length).split(',');
 // A partial requests table would replace the whole one: print it, do not save it.
 const save = !args.includes('--no-save') && !contenders;
-const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',') ?? [...PART_NAMES];
+const only = args.includes('--render') ? [] : (args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',') ?? [...PART_NAMES]);
 for (const name of only) {
   if (!PART_NAMES.includes(name as PartName)) {
     console.error(`unknown part "${name}"; the parts are ${PART_NAMES.join(', ')}`);
     process.exit(2);
   }
 }
-const unknown = args.filter((a) => a !== '--full' && a !== '--no-save' && !a.startsWith('--only=') && !a.startsWith('--contenders='));
+const unknown = args.filter((a) => !['--full', '--no-save', '--render'].includes(a) && !a.startsWith('--only=') && !a.startsWith('--contenders='));
 if (unknown.length) {
   console.error(`unknown option(s) ${unknown.join(' ')}; see the head of bench/run.ts`);
   process.exit(2);
