@@ -229,7 +229,7 @@ export function requestsChart(results: Results): string | null {
   const auths = [...new Set(data.rows.map((r) => r.auth))];
   return barChart({
     title: 'Authenticated requests per second (higher is better)',
-    subtitle: `GET /me, ${data.settings.connections} connections, medians of ${data.settings.rounds} interleaved rounds · ${results.machine.nproc} × ${results.machine.cpu}, Node ${results.machine.node} · ${part.at.slice(0, 10)}`,
+    subtitle: `GET /me, ${data.settings.connections} connections, ${data.settings.rounds} interleaved rounds: bars are medians, ratios are medians of each round’s ratio · ${results.machine.nproc} × ${results.machine.cpu}, Node ${results.machine.node} · ${part.at.slice(0, 10)}`,
     groups: FRAMEWORKS.map((framework) => ({
       label: FRAMEWORK_LABELS[framework],
       bars: data.rows
