@@ -84,10 +84,8 @@ const total = (r: RequestsRow) => r.appCpu + r.redisCpu + r.serviceCpu;
 /**
  * The median over rounds of a / b within each round: two contenders of one framework run back to back
  * in a round, so their ratio does not drift with the machine's speed as the medians of each do.
- * (`fallback`, the ratio of medians, for results recorded before rounds were kept.)
  */
-function paired(a: number[] | undefined, b: number[] | undefined, fallback: number): number {
-  if (!a || !b || a.length !== b.length || a.length === 0) return fallback;
+function paired(a: number[], b: number[]): number {
   return median(a.map((x, i) => x / b[i]!));
 }
 
@@ -97,13 +95,13 @@ export function requestRatios(data: RequestsData, row: RequestsRow) {
   const sessionAuth = STORE_SESSION[row.framework];
   const session = sessionAuth ? find(data.rows, row.framework, sessionAuth) : undefined;
   return {
-    noAuth: none ? paired(row.rpsRounds, none.rpsRounds, row.rps / none.rps) : NaN,
+    noAuth: none ? paired(row.rpsRounds, none.rpsRounds) : NaN,
     /** Requests per app-CPU-second, relative to no auth: the ratio on a core of its own. */
-    noAuthCpu: none ? paired(none.appCpuRounds, row.appCpuRounds, none.appCpu / row.appCpu) : NaN,
+    noAuthCpu: none ? paired(none.appCpuRounds, row.appCpuRounds) : NaN,
     /** Over the same framework's Redis-backed session (express-session, @fastify/session). */
-    session: session ? paired(row.rpsRounds, session.rpsRounds, row.rps / session.rps) : NaN,
+    session: session ? paired(row.rpsRounds, session.rpsRounds) : NaN,
     /** The same, by total CPU (app + Redis + service) per request. */
-    sessionCpu: session ? paired(session.totalCpuRounds, row.totalCpuRounds, total(session) / total(row)) : NaN,
+    sessionCpu: session ? paired(session.totalCpuRounds, row.totalCpuRounds) : NaN,
   };
 }
 
@@ -180,7 +178,7 @@ function renderRequests(part: Part<RequestsData>, assetBase: string): string {
         `${FRAMEWORK_LABELS[framework]}, ${KIND_LABELS[auth]}`,
         (passthrough.appCpu - none.appCpu).toFixed(1),
         (row.appCpu - passthrough.appCpu).toFixed(1),
-        `${ratio(paired(row.rpsRounds, passthrough.rpsRounds, row.rps / passthrough.rps))} (by CPU ${ratio(paired(passthrough.appCpuRounds, row.appCpuRounds, passthrough.appCpu / row.appCpu))})`,
+        `${ratio(paired(row.rpsRounds, passthrough.rpsRounds))} (by CPU ${ratio(paired(passthrough.appCpuRounds, row.appCpuRounds))})`,
       ]);
     }
   }
@@ -198,7 +196,7 @@ function renderRequests(part: Part<RequestsData>, assetBase: string): string {
   const session = find(rows, 'express', 'express-session');
   const tessera = find(rows, 'express', 'tessera');
   if (none && session && tessera) {
-    const ceiling = paired(none.rpsRounds, session.rpsRounds, none.rps / session.rps);
+    const ceiling = paired(none.rpsRounds, session.rpsRounds);
     const added = (row: RequestsRow) => {
       const µs = total(row) - total(none);
       return µs < 0 ? `nothing measurable (${µs.toFixed(0)} µs: noise)` : `${µs.toFixed(0)} µs`;

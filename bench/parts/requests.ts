@@ -67,8 +67,8 @@ export interface RequestsRow {
   redisCpu: number;
   serviceCpu: number;
   /** Each round's app CPU, and app + Redis + service CPU, per request (µs): for ratios paired by round. */
-  appCpuRounds?: number[];
-  totalCpuRounds?: number[];
+  appCpuRounds: number[];
+  totalCpuRounds: number[];
   /** Errors, timeouts and non-2xx answers over every round (anything but 0 voids the row). */
   failures: number;
 }
