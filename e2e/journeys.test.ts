@@ -75,9 +75,9 @@ describe.skipIf(!availability.run).each(stores)('the shop and the dashboard in C
   };
 
   it.skipIf(skip)('1. sign in, fill the cart, reload: still signed in with the cart; sign out: the cart is gone, also from storage', async () => {
-    // `tessera serve` said where the apps are.
+    // `tessera serve` said where the apps are (its lines may arrive in separate chunks: wait for each).
     await expect.poll(() => service.stdout()).toContain(`the shop:             ${service.origin}/\n`);
-    expect(service.stdout()).toContain(`the admin dashboard:  ${service.origin}/admin/\n`);
+    await expect.poll(() => service.stdout()).toContain(`the admin dashboard:  ${service.origin}/admin/\n`);
     await service.createUser('ada', PASSWORD);
     const laptop = await device('laptop');
     const page = await shop(laptop);
